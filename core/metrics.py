@@ -1,0 +1,151 @@
+"""Classification metrics with patient-resampled bootstrap intervals, and curve points."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn import metrics as skm
+
+METRIC_NAMES = (
+    "accuracy",
+    "f1",
+    "auc",
+    "balanced_accuracy",
+    "sensitivity",
+    "specificity",
+    "precision",
+)
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[int, int, int, int]:
+    """(tn, fp, fn, tp) for binary labels."""
+    y_true = np.asarray(y_true).astype(int)
+    y_pred = np.asarray(y_pred).astype(int)
+    tp = int(np.sum((y_true == 1) & (y_pred == 1)))
+    tn = int(np.sum((y_true == 0) & (y_pred == 0)))
+    fp = int(np.sum((y_true == 0) & (y_pred == 1)))
+    fn = int(np.sum((y_true == 1) & (y_pred == 0)))
+    return tn, fp, fn, tp
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a / b) if b else float("nan")
+
+
+def binary_metrics(y_true: np.ndarray, p_positive: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """Accuracy, F1, AUC, balanced accuracy, sensitivity, specificity and precision."""
+    y_true = np.asarray(y_true).astype(int)
+    p = np.asarray(p_positive, dtype=float)
+    y_pred = (p >= threshold).astype(int)
+    tn, fp, fn, tp = confusion(y_true, y_pred)
+    sens = _ratio(tp, tp + fn)
+    spec = _ratio(tn, tn + fp)
+    prec = _ratio(tp, tp + fp)
+    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
+    auc = float(skm.roc_auc_score(y_true, p)) if len(set(y_true.tolist())) == 2 else float("nan")
+    return {
+        "accuracy": _ratio(tp + tn, len(y_true)),
+        "f1": f1,
+        "auc": auc,
+        "balanced_accuracy": float(np.nanmean([sens, spec])) if not (np.isnan(sens) and np.isnan(spec)) else float("nan"),
+        "sensitivity": sens,
+        "specificity": spec,
+        "precision": prec,
+    }
+
+
+def bootstrap_ci(
+    y_true: np.ndarray,
+    p_positive: np.ndarray,
+    groups: np.ndarray,
+    n_boot: int = 1000,
+    seed: int = 42,
+    threshold: float = 0.5,
+) -> dict[str, tuple[float, float]]:
+    """95% percentile intervals, resampling whole patients (``groups``) with replacement.
+
+    Patches of one patient are correlated; resampling patches would make the intervals
+    far too narrow.
+    """
+    y_true = np.asarray(y_true).astype(int)
+    p = np.asarray(p_positive, dtype=float)
+    groups = np.asarray(groups)
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inverse == g) for g in range(len(uniq))]
+    rng = np.random.default_rng(seed)
+    samples: dict[str, list[float]] = {k: [] for k in METRIC_NAMES}
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(uniq), len(uniq))
+        idx = np.concatenate([members[g] for g in pick])
+        with np.errstate(all="ignore"):
+            m = binary_metrics(y_true[idx], p[idx], threshold)
+        for k in METRIC_NAMES:
+            samples[k].append(m[k])
+    out = {}
+    for k, vals in samples.items():
+        arr = np.asarray(vals, float)
+        arr = arr[~np.isnan(arr)]
+        out[k] = (float(np.percentile(arr, 2.5)), float(np.percentile(arr, 97.5))) if len(arr) else (float("nan"), float("nan"))
+    return out
+
+
+@dataclass(frozen=True)
+class Curves:
+    roc: dict  # fpr, tpr, thresholds
+    pr: dict  # recall, precision, thresholds
+    calibration: dict  # mean_predicted, fraction_positive, count
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _thin(*arrays: np.ndarray, max_points: int = 400) -> list[list[float]]:
+    n = len(arrays[0])
+    idx = np.unique(np.linspace(0, n - 1, min(n, max_points)).round().astype(int)) if n else np.array([], int)
+    return [[round(float(v), 5) for v in np.asarray(a)[idx]] for a in arrays]
+
+
+def curves(y_true: np.ndarray, p_positive: np.ndarray, bins: int = 10) -> Curves:
+    """ROC, precision–recall and calibration (reliability) curve points."""
+    y_true = np.asarray(y_true).astype(int)
+    p = np.asarray(p_positive, dtype=float)
+    fpr, tpr, thr = skm.roc_curve(y_true, p)
+    thr = np.where(np.isfinite(thr), thr, 1.0)
+    fpr, tpr, thr = _thin(fpr, tpr, thr)
+    prec, rec, pthr = skm.precision_recall_curve(y_true, p)
+    rec, prec, pthr = _thin(rec[:-1], prec[:-1], pthr)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    mean_pred, frac_pos, count = [], [], []
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            mean_pred.append(round(float(p[sel].mean()), 5))
+            frac_pos.append(round(float(y_true[sel].mean()), 5))
+            count.append(int(sel.sum()))
+    return Curves(
+        roc={"fpr": fpr, "tpr": tpr, "thresholds": thr},
+        pr={"recall": rec, "precision": prec, "thresholds": pthr},
+        calibration={"mean_predicted": mean_pred, "fraction_positive": frac_pos, "count": count},
+    )
+
+
+def brier_score(y_true: np.ndarray, p_positive: np.ndarray) -> float:
+    return float(np.mean((np.asarray(p_positive, float) - np.asarray(y_true, float)) ** 2))
+
+
+def summarise(y_true, p_positive, groups, n_boot: int = 1000, seed: int = 42) -> dict:
+    """Metrics, their intervals and the counts, as stored in cards and printed by the CLIs."""
+    y_true = np.asarray(y_true).astype(int)
+    m = binary_metrics(y_true, p_positive)
+    tn, fp, fn, tp = confusion(y_true, np.asarray(p_positive) >= 0.5)
+    return {
+        "n": int(len(y_true)),
+        "n_patients": int(len(np.unique(groups))),
+        "n_positive": int(y_true.sum()),
+        **{k: round(v, 4) for k, v in m.items()},
+        "brier": round(brier_score(y_true, p_positive), 4),
+        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+        "ci": {k: [round(a, 4), round(b, 4)] for k, (a, b) in bootstrap_ci(y_true, p_positive, groups, n_boot, seed).items()},
+    }
