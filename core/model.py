@@ -44,7 +44,7 @@ def build_model(modality: Modality, seed: int = 42) -> keras.Model:
 
 def logits_model(model: keras.Model) -> keras.Model:
     """A model that shares ``model``'s weights and returns the pre-softmax logits."""
-    return keras.Model(model.inputs, model.get_layer(LOGITS_LAYER).output, name=f"{model.name}_logits")
+    return keras.Model(model.input, model.get_layer(LOGITS_LAYER).output, name=f"{model.name}_logits")
 
 
 def count_flops(model: keras.Model) -> int:

@@ -1,0 +1,335 @@
+"""A case report: one self-contained HTML page (or a PDF) per analysed image.
+
+It holds what someone auditing the case later needs — the image and the 50×50 input the
+model saw, the prediction, every explanation map with its run time and faithfulness
+scores, the agreement between methods, the model's name, version and weights SHA-256, the
+seeds and the time — and nothing that identifies a patient: no file name, no DICOM
+header, no free text. The image is identified only by the SHA-256 of its bytes.
+
+Colour maps are sampled from Plotly's named colour scales, so a map in the report has the
+colours it had on screen.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+from PIL import Image
+
+COLORMAPS = ("Inferno", "Viridis", "Jet", "Hot", "Turbo")
+DISCLAIMER = (
+    "Research software, not a medical device. The prediction and its explanations support, "
+    "and never replace, the judgement of a qualified pathologist or radiologist."
+)
+
+
+# ---------------------------------------------------------------------------------------
+# colour
+
+
+def colormap_lut(name: str, n: int = 256) -> np.ndarray:
+    """(n, 3) float32 RGB in [0, 1] sampled from a Plotly colour scale (e.g. 'Inferno')."""
+    import plotly.colors as pc
+
+    scale = pc.get_colorscale(name)
+    stops = np.array([float(s) for s, _ in scale])
+    colours = []
+    for _, c in scale:
+        rgb = pc.hex_to_rgb(c) if c.startswith("#") else pc.unlabel_rgb(c)
+        colours.append([v / 255.0 for v in rgb])
+    colours = np.array(colours, np.float32)
+    t = np.linspace(0.0, 1.0, n)
+    return np.stack([np.interp(t, stops, colours[:, k]) for k in range(3)], axis=1).astype(np.float32)
+
+
+def colorize(heatmap: np.ndarray, name: str = "Inferno") -> np.ndarray:
+    """(H, W) values in [0, 1] → (H, W, 3) RGB in [0, 1]."""
+    lut = colormap_lut(name)
+    idx = np.clip(np.nan_to_num(heatmap) * (len(lut) - 1), 0, len(lut) - 1).round().astype(int)
+    return lut[idx]
+
+
+def overlay(base: np.ndarray, heatmap: np.ndarray, alpha: float = 0.5, name: str = "Inferno") -> np.ndarray:
+    """Blend a [0, 1] heatmap (H, W) over a base image (H, W, 1|3) in [0, 1]."""
+    base = np.asarray(base, np.float32)
+    if base.ndim == 2:
+        base = base[..., None]
+    if base.shape[2] == 1:
+        base = np.repeat(base, 3, axis=2)
+    return np.clip((1.0 - alpha) * base + alpha * colorize(heatmap, name), 0.0, 1.0)
+
+
+def to_png(pixels: np.ndarray, scale: int = 1) -> bytes:
+    """PNG bytes of (H, W, 1|3) or (H, W) pixels in [0, 1], upscaled ``scale``× (nearest)."""
+    arr = np.asarray(pixels, np.float32)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    im = Image.fromarray((np.clip(arr, 0, 1) * 255).round().astype(np.uint8))
+    if scale > 1:
+        im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def fit_within(pixels: np.ndarray, max_side: int = 512) -> np.ndarray:
+    """Shrink (H, W, C) pixels so the longer side is at most ``max_side`` (for display)."""
+    h, w = pixels.shape[:2]
+    if max(h, w) <= max_side:
+        return pixels
+    k = max_side / max(h, w)
+    nh, nw = max(1, round(h * k)), max(1, round(w * k))
+    chans = [
+        np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32), mode="F").resize((nw, nh), Image.Resampling.BILINEAR))
+        for c in range(pixels.shape[2])
+    ]
+    return np.clip(np.stack(chans, -1), 0, 1).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------------------
+# the report
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    method: str
+    label: str
+    heatmap: np.ndarray  # (50, 50) in [0, 1]
+    seconds: float
+    deletion_auc: float
+    insertion_auc: float
+    random_deletion_auc: float
+    random_insertion_auc: float
+    seed: int | None
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CaseReport:
+    modality: str
+    modality_title: str
+    image: np.ndarray  # what the user uploaded (display copy), (H, W, C) in [0, 1]
+    model_input: np.ndarray  # (50, 50, C)
+    label: str
+    probability: float
+    p_positive: float
+    positive_name: str
+    maps: tuple[MapEntry, ...]
+    agreement_methods: tuple[str, ...]
+    agreement_spearman: np.ndarray | None
+    agreement_top10: np.ndarray | None
+    model_name: str
+    model_created: str
+    weights_sha256: str
+    versions: dict
+    seed: int
+    image_sha256: str
+    region: tuple[float, float, float] | None = None  # (cx, cy, side) on a whole film
+    colormap: str = "Inferno"
+    opacity: float = 0.5
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
+
+
+def report_from_analysis(analysis, *, modality, image, model_input, card: dict, labels: dict[str, str],
+                         image_sha256: str, region=None, colormap: str = "Inferno", opacity: float = 0.5) -> CaseReport:
+    """Build a :class:`CaseReport` from a ``core.analysis.CaseAnalysis``."""
+    maps = []
+    for name, r in analysis.methods.items():
+        e = r.explanation
+        maps.append(MapEntry(
+            name, labels.get(name, name), np.asarray(e.heatmap, np.float32), float(e.seconds),
+            float(r.deletion_auc), float(r.insertion_auc), float(r.random_deletion_auc),
+            float(r.random_insertion_auc), e.seed, dict(e.params),
+        ))
+    ag = analysis.agreement
+    p = analysis.prediction
+    return CaseReport(
+        modality=modality.name, modality_title=modality.title, image=fit_within(np.asarray(image, np.float32)),
+        model_input=np.asarray(model_input, np.float32), label=p.label, probability=float(p.probability),
+        p_positive=float(p.p_positive), positive_name=modality.positive, maps=tuple(maps),
+        agreement_methods=tuple(ag.methods) if ag is not None else (),
+        agreement_spearman=None if ag is None else np.asarray(ag.spearman),
+        agreement_top10=None if ag is None else np.asarray(ag.top10_overlap),
+        model_name=card.get("model", {}).get("name", ""), model_created=card.get("created", ""),
+        weights_sha256=card.get("weights", {}).get("sha256", ""), versions=dict(card.get("versions", {})),
+        seed=int(analysis.seed), image_sha256=image_sha256, region=region, colormap=colormap, opacity=opacity,
+    )
+
+
+def _img(png: bytes, alt: str, width: int | None = None) -> str:
+    size = f' width="{width}"' if width else ""
+    return f'<img alt="{html.escape(alt)}"{size} src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "–" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _matrix_html(title: str, methods: tuple[str, ...], labels: dict[str, str], m: np.ndarray | None) -> str:
+    if m is None or not len(methods):
+        return ""
+    head = "".join(f"<th>{html.escape(labels.get(x, x))}</th>" for x in methods)
+    rows = "".join(
+        f"<tr><th>{html.escape(labels.get(a, a))}</th>" + "".join(f"<td>{_fmt(float(m[i, j]), 2)}</td>" for j in range(len(methods))) + "</tr>"
+        for i, a in enumerate(methods)
+    )
+    return f"<h3>{html.escape(title)}</h3><table><tr><th></th>{head}</tr>{rows}</table>"
+
+
+def render_html(r: CaseReport) -> str:
+    """The report as one HTML document with every image embedded (no external files)."""
+    labels = {e.method: e.label for e in r.maps}
+    base = r.model_input
+    tiles = "".join(
+        f'<figure>{_img(to_png(overlay(base, e.heatmap, r.opacity, r.colormap), 4), e.label)}'
+        f"<figcaption><b>{html.escape(e.label)}</b><br>{e.seconds:.2f} s · deletion AUC {_fmt(e.deletion_auc)} "
+        f"(random {_fmt(e.random_deletion_auc)}) · insertion AUC {_fmt(e.insertion_auc)} (random {_fmt(e.random_insertion_auc)})"
+        f"{'' if e.seed is None else f' · seed {e.seed}'}</figcaption></figure>"
+        for e in r.maps
+    )
+    versions = ", ".join(f"{html.escape(k)} {html.escape(str(v))}" for k, v in r.versions.items())
+    region = "" if r.region is None else (
+        f"<tr><th>Region on the film</th><td>centre ({r.region[0]:.0f}, {r.region[1]:.0f}) px, side {r.region[2]:.0f} px</td></tr>"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>BreastXAI case report</title>
+<style>
+body{{font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#1f2a37;max-width:1000px;margin:2em auto;padding:0 1em}}
+h1{{color:#0b5f73}} table{{border-collapse:collapse;margin:.5em 0}} th,td{{border:1px solid #d0d7de;padding:4px 8px;text-align:left}}
+figure{{display:inline-block;margin:6px;vertical-align:top;width:220px}} figcaption{{font-size:12px}}
+.note{{background:#fff8e1;border-left:4px solid #f0ad4e;padding:8px}} img{{image-rendering:pixelated}}
+</style></head><body>
+<h1>BreastXAI case report</h1>
+<p class="note">{html.escape(DISCLAIMER)}</p>
+<table>
+<tr><th>Created</th><td>{html.escape(r.created)}</td></tr>
+<tr><th>Modality</th><td>{html.escape(r.modality_title)}</td></tr>
+<tr><th>Prediction</th><td><b>{html.escape(r.label)}</b> (probability {r.probability:.1%}; P({html.escape(r.positive_name)}) = {r.p_positive:.3f})</td></tr>
+<tr><th>Image SHA-256</th><td><code>{html.escape(r.image_sha256)}</code></td></tr>
+{region}
+<tr><th>Model</th><td>{html.escape(r.model_name)} (trained {html.escape(r.model_created)})</td></tr>
+<tr><th>Weights SHA-256</th><td><code>{html.escape(r.weights_sha256)}</code></td></tr>
+<tr><th>Seed</th><td>{r.seed}</td></tr>
+<tr><th>Software</th><td>{versions}</td></tr>
+</table>
+<h2>Image</h2>
+<figure>{_img(to_png(r.image), "uploaded image", 300)}<figcaption>As uploaded</figcaption></figure>
+<figure>{_img(to_png(r.model_input, 4), "model input")}<figcaption>The 50×50 input the model sees</figcaption></figure>
+<h2>Explanations</h2>
+<p>Colour scale {html.escape(r.colormap)}, shared by all maps (0 = least, 1 = most important); overlay opacity {r.opacity:.2f}.
+Deletion AUC: lower is better (the score falls fast when the most important pixels are removed).
+Insertion AUC: higher is better.</p>
+{tiles}
+<h2>Agreement between methods</h2>
+{_matrix_html("Spearman rank correlation", r.agreement_methods, labels, r.agreement_spearman)}
+{_matrix_html("Overlap of the top 10% pixels", r.agreement_methods, labels, r.agreement_top10)}
+</body></html>
+"""
+
+
+def _latin1(text: str) -> str:
+    table = {"–": "-", "—": "-", "→": "->", "×": "x", "…": "...", "·": "-", "≥": ">=", "≤": "<=", "’": "'", "‘": "'", "“": '"', "”": '"'}
+    for a, b in table.items():
+        text = text.replace(a, b)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def render_pdf(r: CaseReport) -> bytes:
+    """The report as a PDF (fpdf2, core fonts)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=12)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.cell(0, 10, "BreastXAI case report", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "I", 9)
+    pdf.multi_cell(0, 5, _latin1(DISCLAIMER), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font("Helvetica", "", 10)
+    facts = [
+        ("Created", r.created),
+        ("Modality", r.modality_title),
+        ("Prediction", f"{r.label} (probability {r.probability:.1%}; P({r.positive_name}) = {r.p_positive:.3f})"),
+        ("Image SHA-256", r.image_sha256),
+        *([("Region on the film", f"centre ({r.region[0]:.0f}, {r.region[1]:.0f}) px, side {r.region[2]:.0f} px")] if r.region else []),
+        ("Model", f"{r.model_name} (trained {r.model_created})"),
+        ("Weights SHA-256", r.weights_sha256),
+        ("Seed", str(r.seed)),
+        ("Software", ", ".join(f"{k} {v}" for k, v in r.versions.items())),
+    ]
+    for k, v in facts:
+        pdf.set_font("Helvetica", "B", 9)
+        pdf.cell(35, 5, _latin1(k))
+        pdf.set_font("Helvetica", "", 9)
+        pdf.multi_cell(0, 5, _latin1(v), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    y = pdf.get_y()
+    pdf.image(Image.open(io.BytesIO(to_png(r.image))), x=10, y=y, w=45)
+    pdf.image(Image.open(io.BytesIO(to_png(r.model_input, 4))), x=60, y=y, w=45)
+    pdf.set_y(y + 47)
+    pdf.set_font("Helvetica", "", 8)
+    pdf.cell(0, 4, "Left: as uploaded. Right: the 50x50 input the model sees.", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font("Helvetica", "B", 12)
+    pdf.cell(0, 7, _latin1(f"Explanations (colour scale {r.colormap}, opacity {r.opacity:.2f})"), new_x="LMARGIN", new_y="NEXT")
+    col = 0
+    for e in r.maps:
+        if col == 0 and pdf.get_y() > 230:
+            pdf.add_page()
+        x = 10 + col * 64
+        y = pdf.get_y()
+        pdf.image(Image.open(io.BytesIO(to_png(overlay(r.model_input, e.heatmap, r.opacity, r.colormap), 4))), x=x, y=y, w=40)
+        pdf.set_xy(x, y + 41)
+        pdf.set_font("Helvetica", "B", 8)
+        pdf.cell(60, 4, _latin1(e.label))
+        pdf.set_xy(x, y + 45)
+        pdf.set_font("Helvetica", "", 7)
+        pdf.multi_cell(60, 3.5, _latin1(f"{e.seconds:.2f} s; deletion AUC {_fmt(e.deletion_auc)}; insertion AUC {_fmt(e.insertion_auc)}"))
+        col += 1
+        if col == 3:
+            col = 0
+            pdf.set_y(y + 56)
+        else:
+            pdf.set_y(y)
+    if col:
+        pdf.set_y(pdf.get_y() + 56)
+    if r.agreement_spearman is not None and len(r.agreement_methods):
+        if pdf.get_y() > 220:
+            pdf.add_page()
+        labels = {e.method: e.label for e in r.maps}
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 7, "Agreement (Spearman rank correlation)", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 7)
+        w = min(20.0, 170.0 / (len(r.agreement_methods) + 1))
+        pdf.cell(w + 8, 5, "")
+        for m in r.agreement_methods:
+            pdf.cell(w, 5, _latin1(labels.get(m, m))[:12], border=1)
+        pdf.ln()
+        for i, a in enumerate(r.agreement_methods):
+            pdf.cell(w + 8, 5, _latin1(labels.get(a, a))[:16], border=1)
+            for j in range(len(r.agreement_methods)):
+                pdf.cell(w, 5, _fmt(float(r.agreement_spearman[i, j]), 2), border=1)
+            pdf.ln()
+    return bytes(pdf.output())
+
+
+__all__ = [
+    "COLORMAPS",
+    "CaseReport",
+    "DISCLAIMER",
+    "MapEntry",
+    "colorize",
+    "colormap_lut",
+    "fit_within",
+    "overlay",
+    "render_html",
+    "render_pdf",
+    "report_from_analysis",
+    "to_png",
+]

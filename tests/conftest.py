@@ -1,0 +1,63 @@
+"""Shared fixtures: where the real data sets are, and the tiny-settings switches.
+
+Data-dependent tests use ``../shared/data`` (or ``$BREASTXAI_DATA``). Without it they skip
+with a reason, except in CI (``CI=true``), where missing data is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("BREASTXAI_DATA", ROOT.parent / "shared" / "data"))
+HISTO_DIR = DATA / "histo" / "IDC_regular_ps50_idx5"
+MAMMO_DIR = DATA / "mammo" / "mini_mias"
+CBIS_DIR = DATA / "mammo" / "cbis_ddsm_csv"
+WEIGHTS = ROOT / "weights"
+
+
+def _need(path: Path) -> Path:
+    if path.exists():
+        return path
+    message = f"data set not found at {path} (set BREASTXAI_DATA or place ../shared/data beside the repo)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def histo_dir() -> Path:
+    return _need(HISTO_DIR)
+
+
+@pytest.fixture(scope="session")
+def mammo_dir() -> Path:
+    return _need(MAMMO_DIR)
+
+
+@pytest.fixture(scope="session")
+def cbis_dir() -> Path:
+    return _need(CBIS_DIR)
+
+
+def _weights(modality: str) -> Path:
+    path = WEIGHTS / f"{modality}.keras"
+    if not path.exists():
+        message = f"shipped weights {path.name} not found in weights/"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def histo_weights() -> Path:
+    return _weights("histo")
+
+
+@pytest.fixture(scope="session")
+def mammo_weights() -> Path:
+    return _weights("mammo")

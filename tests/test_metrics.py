@@ -1,0 +1,54 @@
+"""Our metrics against scikit-learn on fixed arrays, and the patient bootstrap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from core.metrics import binary_metrics, bootstrap_ci, curves, summarise
+
+Y = np.array([0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 1])
+P = np.array([0.1, 0.6, 0.8, 0.4, 0.2, 0.9, 0.3, 0.7, 0.55, 0.45, 0.05, 0.35])
+G = np.array(["a", "a", "b", "b", "c", "c", "d", "d", "e", "e", "f", "f"])
+
+
+def test_metrics_match_sklearn():
+    m = binary_metrics(Y, P)
+    pred = (P >= 0.5).astype(int)
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(Y, pred))
+    assert m["f1"] == pytest.approx(skm.f1_score(Y, pred))
+    assert m["auc"] == pytest.approx(skm.roc_auc_score(Y, P))
+    assert m["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(Y, pred))
+    assert m["sensitivity"] == pytest.approx(skm.recall_score(Y, pred))
+    assert m["specificity"] == pytest.approx(skm.recall_score(Y, pred, pos_label=0))
+    assert m["precision"] == pytest.approx(skm.precision_score(Y, pred))
+
+
+def test_bootstrap_interval_contains_estimate_and_is_reproducible():
+    ci = bootstrap_ci(Y, P, G, n_boot=300, seed=3)
+    assert ci == bootstrap_ci(Y, P, G, n_boot=300, seed=3)
+    m = binary_metrics(Y, P)
+    for k in ("accuracy", "auc", "f1"):
+        lo, hi = ci[k]
+        assert lo <= m[k] <= hi and lo < hi
+
+
+def test_bootstrap_resamples_patients_not_images():
+    # two patients, each all-correct or all-wrong: a patient bootstrap can only give 0, 0.5 or 1
+    y = np.array([1, 1, 1, 0, 0, 0])
+    p = np.array([0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
+    g = np.array(["x", "x", "x", "y", "y", "y"])
+    ci = bootstrap_ci(y, p, g, n_boot=200, seed=0)
+    assert set(np.round(ci["accuracy"], 6)) <= {0.0, 0.5, 1.0}
+
+
+def test_curves_and_summary():
+    c = curves(Y, P)
+    assert c.roc["fpr"][0] == 0 and c.roc["tpr"][-1] == 1
+    assert sum(c.calibration["count"]) == len(Y)
+    s = summarise(Y, P, G, n_boot=100)
+    assert s["n"] == 12 and s["n_patients"] == 6 and s["n_positive"] == 6
+    assert set(s["ci"]) >= {"auc", "f1", "accuracy", "balanced_accuracy", "sensitivity", "specificity"}
+    conf = s["confusion"]
+    assert conf["tp"] + conf["fn"] == 6 and conf["tn"] + conf["fp"] == 6
