@@ -8,10 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .decode import to_model_input
+from .decode import resize_linear, to_model_input
 from .histo_data import find_patches, load_patches
 from .mammo_data import find_mammo_lesions, lesion_region
 from .modality import HISTO, MAMMO, Modality
+
+
+JITTER_SIZE = 80
 
 
 @dataclass
@@ -24,7 +27,7 @@ class LabelledSet:
     groups: np.ndarray  # (N,) patient ids
     ids: np.ndarray  # (N,) image ids (file stems)
     source: str
-    regions: list[np.ndarray] | None = None  # mammo: the lesion regions, for crop jitter
+    regions: list[np.ndarray] | None = None  # mammo: lesion regions at JITTER_SIZE px, for crop jitter
 
     def __len__(self) -> int:
         return len(self.y)
@@ -68,14 +71,17 @@ def load_histo(root: str | os.PathLike) -> LabelledSet:
 def load_mammo(root: str | os.PathLike, source: str = "auto") -> LabelledSet:
     lesions = find_mammo_lesions(root, source)
     regions = [lesion_region(lesion) for lesion in lesions]
+    x = np.stack([to_model_input(r, MAMMO) for r in regions])
     return LabelledSet(
         MAMMO,
-        np.stack([to_model_input(r, MAMMO) for r in regions]),
+        x,
         np.array([lesion.label for lesion in lesions], np.int64),
         np.array([lesion.patient for lesion in lesions]),
         np.array([lesion.id for lesion in lesions]),
         source=lesions[0].source if lesions else "",
-        regions=regions,
+        # Crop jitter works on a 80-px copy of each region: cropping 80–100% of it and
+        # resizing to 50 px is as good as doing so at full resolution, and 50× cheaper.
+        regions=[resize_linear(r, JITTER_SIZE) for r in regions],
     )
 
 

@@ -1,17 +1,30 @@
 """One decoder for every supported file, and the step from image to model input.
 
-``decode_image`` turns the bytes of a PNG, JPEG, TIFF or DICOM file (8 or 16 bit; grey,
-RGB, RGBA, palette, CMYK) into a :class:`DecodedImage`: float32 pixels in [0, 1], RGB or
-one grey channel. ``to_model_input`` then applies the modality's channel convention (see
-:mod:`core.modality`) and resizes to 50×50 with linear interpolation, as in the paper.
+``decode_image`` turns the bytes of a PNG, JPEG, TIFF or DICOM file (1 to 16 bit integer
+or 32-bit float; grey, RGB, RGBA, grey+alpha, palette, CMYK) into a :class:`DecodedImage`:
+float32 pixels in [0, 1], RGB or one grey channel. ``to_model_input`` then applies the
+modality's channel convention (see :mod:`core.modality`) and resizes to 50×50 with linear
+interpolation, as in the paper.
 
-Everything happens in memory: nothing is written to disk.
+The decoder is the app's front door for files from anywhere, so it is defensive:
+
+* the format is told from the file's first bytes, never from its name, and only the
+  four supported formats are parsed at all (other formats are named in the message);
+* the pixel count is read from the header and refused above ``MAX_PIXELS`` before any
+  pixel is decoded (decompression bombs), and a deflated DICOM is inflated only up to a
+  bound;
+* every failure becomes an :class:`~core.errors.ImageError` whose message says what is
+  wrong and what to do.
+
+Everything happens in memory: nothing is written to disk or logged.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 
@@ -21,15 +34,53 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from .errors import ImageError
 from .modality import INPUT_SIZE, Modality, get_modality
 
-# Refuse images larger than this before decoding their pixels (decompression bombs).
+# Refuse images larger than this before decoding their pixels (decompression bombs). It
+# covers every full-field digital mammogram (the largest detectors give about 28 Mpx).
 MAX_PIXELS = 40_000_000
 # The smallest side we analyse. Edge patches of the IDC data set can be smaller; the
-# data-set reader pads those itself and does not go through this check.
+# data-set reader pads those itself and passes a smaller ``min_side``.
 MIN_SIDE = 16
 SUPPORTED_FORMATS = ("PNG", "JPEG", "TIFF", "DICOM")
+# File name endings to offer in an upload dialog. The decoder itself ignores the name.
+UPLOAD_EXTENSIONS = ("png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom")
+SUPPORTED_WORDS = "Upload a PNG, JPEG, TIFF or DICOM file."
 
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+Image.init()  # register every plug-in now: Image.open(formats=...) needs TIFF loaded
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow itself raises at twice this
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow warns between MAX_PIXELS and twice that; the decoder checks the size itself and
+# refuses with a message, so the warning would only be noise in the logs.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+# The decoding libraries log what they find wrong in a file (tag values included); an
+# uploaded file's contents must never reach the server's logs.
+for _name in ("tifffile", "pydicom", "PIL"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
+
+# Only these Pillow plug-ins ever see uploaded bytes (the JPEG one also opens MPO files).
+_PILLOW_FORMATS = ("PNG", "JPEG", "TIFF")
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),  # BigTIFF
+    (b"MM\x00+", "TIFF"),
+)
+# Formats we recognise but do not read, so that the message can name them.
+_OTHER_FORMATS = (
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"BM", "a BMP image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"8BPS", "a Photoshop document"),
+    (b"\x00\x00\x01\x00", "an icon file"),
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "a JPEG 2000 image"),
+    (b"\xffO\xffQ", "a JPEG 2000 image"),
+    (b"\xff\x0a", "a JPEG XL image"),
+    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "a JPEG XL image"),
+)
 
 
 @dataclass(frozen=True)
@@ -59,26 +110,90 @@ def is_dicom(data: bytes) -> bool:
     return len(data) >= 132 and data[128:132] == b"DICM"
 
 
+def _looks_like_bare_dicom(data: bytes) -> bool:
+    """A DICOM data set without the 128-byte preamble starts with a group 2 or 8 tag."""
+    return len(data) >= 8 and data[:2] in (b"\x02\x00", b"\x08\x00") and data[2:4] != b"\x00\x00"
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The supported format that the first bytes announce (PNG, JPEG, TIFF, DICOM), or None."""
+    if is_dicom(data):
+        return "DICOM"
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    return None
+
+
+def _describe_other(data: bytes) -> str | None:
+    """Name an unsupported kind of file from its first bytes, for the message."""
+    for magic, name in _OTHER_FORMATS:
+        if data.startswith(magic):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "a WebP image"
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand in (b"heic", b"heix", b"hevc", b"mif1", b"msf1"):
+            return "a HEIC image"
+        if brand in (b"avif", b"avis"):
+            return "an AVIF image"
+        return "a video or MP4 file"
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<svg", b"<?xml", b"<!doctype html", b"<html")):
+        return "an SVG, XML or HTML text file"
+    try:
+        text = data[:4096].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if text and all(ch.isprintable() or ch in "\r\n\t" for ch in text):
+        return "a text file"
+    return None
+
+
+def _describe(filename: str | None) -> str:
+    """How messages name the file: its base name, quoted, without control characters."""
+    if not filename:
+        return "The file"
+    name = os.path.basename(str(filename).replace("\\", "/"))
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    if len(name) > 60:
+        name = name[:40] + "…" + name[-15:]
+    return f"'{name}'" if name else "The file"
+
+
 def decode_image(data: bytes, filename: str | None = None, min_side: int = MIN_SIDE) -> DecodedImage:
     """Decode an image file held in memory.
 
     Args:
         data: the file's bytes.
-        filename: used only to word error messages.
+        filename: used only to word error messages; the format comes from the content.
         min_side: smallest accepted side; data-set readers pass 1 for slide-edge patches.
 
     Raises:
         ImageError: the bytes are not a supported, intact, single-frame image.
     """
-    what = f"'{filename}'" if filename else "The file"
+    what = _describe(filename)
+    if isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    if not isinstance(data, bytes):
+        raise ImageError(f"{what} could not be read as a file. Choose the image file again.")
     if not data:
         raise ImageError(f"{what} is empty (0 bytes). Choose the image file again.")
-    if is_dicom(data) or (filename or "").lower().endswith((".dcm", ".dicom")):
-        from .dicom import decode_dicom  # pydicom is imported only when needed
+    kind = sniff_format(data)
+    dicom_name = (filename or "").lower().endswith((".dcm", ".dicom"))
+    try:
+        if kind == "DICOM" or (kind is None and (dicom_name or _looks_like_bare_dicom(data))):
+            from .dicom import decode_dicom  # pydicom is imported only when needed
 
-        image = decode_dicom(data, what)
-    else:
-        image = _decode_raster(data, what)
+            image = decode_dicom(data, what)
+        else:
+            image = _decode_raster(data, what, kind)
+    except MemoryError:
+        raise ImageError(
+            f"{what} needs more memory to decode than this server has free. "
+            "Crop the region of interest and upload that."
+        ) from None
     _check_size(image, what, min_side)
     return image
 
@@ -87,51 +202,155 @@ def _check_size(image: DecodedImage, what: str, min_side: int) -> None:
     if min(image.height, image.width) < min_side:
         raise ImageError(
             f"{what} is {image.width}×{image.height} pixels; images must be at least "
-            f"{min_side}×{min_side} to mean anything to the model."
+            f"{min_side}×{min_side} pixels to mean anything to the model. Upload a larger image."
         )
 
 
-def _decode_raster(data: bytes, what: str) -> DecodedImage:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(
-            f"{what} is too large to analyse (over {MAX_PIXELS:,} pixels). "
-            "Crop the region of interest and upload that."
-        ) from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise ImageError(
-            f"{what} is not an image this app can read. Upload a PNG, JPEG, TIFF or DICOM file."
-        ) from None
-    fmt = (im.format or "").upper()
-    if fmt == "MPO":  # multi-picture JPEG from some cameras: its first frame is a JPEG
-        fmt = "JPEG"
-    if fmt not in SUPPORTED_FORMATS:
-        raise ImageError(
-            f"{what} is a {fmt or 'unknown'} image; upload a PNG, JPEG, TIFF or DICOM file."
-        )
-    width, height = im.size
+def check_pixel_count(width: int, height: int, what: str) -> None:
+    """Refuse a header that announces too many (or no) pixels, before decoding."""
+    if width <= 0 or height <= 0:
+        raise ImageError(f"{what} declares an empty picture ({width}×{height}). Export the image again.")
     if width * height > MAX_PIXELS:
         raise ImageError(
-            f"{what} is {width}×{height} pixels, over the limit of {MAX_PIXELS:,}. "
-            "Crop the region of interest and upload that."
+            f"{what} is {width}×{height} pixels, over the limit of {MAX_PIXELS:,} pixels. "
+            "Crop the region of interest (or downsample the image) and upload that."
         )
-    if getattr(im, "n_frames", 1) > 1 and fmt != "JPEG":
-        raise ImageError(
-            f"{what} holds {im.n_frames} frames (an animation or a stack). "
-            "Upload a single still image."
-        )
+
+
+def _not_an_image(data: bytes, what: str) -> ImageError:
+    other = _describe_other(data)
+    if other:
+        return ImageError(f"{what} is {other}, which this app does not read. {SUPPORTED_WORDS}")
+    return ImageError(f"{what} is not an image this app can read. {SUPPORTED_WORDS}")
+
+
+def _damaged(what: str, kind: str | None) -> ImageError:
+    label = f"{kind} file" if kind else "file"
+    return ImageError(
+        f"{what} is a damaged or truncated {label} and cannot be decoded. "
+        "Export or download the image again."
+    )
+
+
+def _decode_raster(data: bytes, what: str, kind: str | None) -> DecodedImage:
     try:
-        pixels, bit_depth, mode = _pixels_from_pillow(im, data, fmt)
-    except ImageError:
+        im = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS)
+    except Image.DecompressionBombError:
+        raise ImageError(
+            f"{what} is too large to analyse (over {MAX_PIXELS:,} pixels). "
+            "Crop the region of interest (or downsample the image) and upload that."
+        ) from None
+    except MemoryError:
+        raise
+    except Exception:  # UnidentifiedImageError, OSError, SyntaxError, struct.error, ...
+        if kind == "TIFF":  # float colour and 64-bit TIFFs are beyond Pillow
+            return _decode_tiff(data, what)
+        if kind is None:
+            raise _not_an_image(data, what) from None
+        raise _damaged(what, kind) from None
+    try:
+        fmt = (im.format or "").upper()
+        if fmt == "MPO":  # multi-picture JPEG from some cameras: its first frame is a JPEG
+            fmt = "JPEG"
+        width, height = im.size
+        check_pixel_count(width, height, what)
+        frames = 1 if fmt == "JPEG" else int(getattr(im, "n_frames", 1))
+        if frames > 1:
+            raise ImageError(
+                f"{what} holds {frames} frames (an animation or a stack of pages). "
+                "Save the one frame to analyse as a single still image and upload that."
+            )
+        if fmt == "TIFF" and _tiff_needs_tifffile(im):
+            try:
+                return _decode_tiff(data, what)
+            except ImageError:
+                raise
+            except Exception:  # e.g. a compression tifffile cannot decode: Pillow can try
+                pass
+        pixels, bit_depth, mode = _pixels_from_pillow(im, data, fmt, what)
+    except (ImageError, MemoryError):
         raise
     except Exception:  # Pillow raises many types for damaged data
-        raise ImageError(
-            f"{what} is damaged or truncated and cannot be decoded. Export the image again."
-        ) from None
+        raise _damaged(what, kind or fmt) from None
     return DecodedImage(pixels=pixels, format=fmt, bit_depth=bit_depth, mode=mode)
+
+
+def _tiff_needs_tifffile(im: Image.Image) -> bool:
+    """Pillow reduces 16-bit colour TIFFs to 8 bits and misreads unsigned 32-bit and
+    16-bit min-is-white ones; tifffile reads those exactly."""
+    tags = getattr(im, "tag_v2", {})
+    bits = tags.get(258, (8,))
+    bits = max(bits) if isinstance(bits, tuple) and bits else int(bits or 8)
+    return bits > 8 and tags.get(262, 1) in (0, 1, 2)
+
+
+def _decode_tiff(data: bytes, what: str) -> DecodedImage:
+    """Decode a grey or RGB(A) TIFF with tifffile: any integer depth, or float."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            if len(tif.pages) > 1:
+                raise ImageError(
+                    f"{what} holds {len(tif.pages)} pages (a stack). "
+                    "Save the one page to analyse as a single image and upload that."
+                )
+            page = tif.pages.first
+            check_pixel_count(int(page.imagewidth), int(page.imagelength), what)
+            photometric = int(page.photometric)
+            samples = int(page.samplesperpixel)
+            if photometric not in (0, 1, 2) or samples > 4:
+                raise _damaged(what, "TIFF")
+            arr = page.asarray()
+            if page.axes.startswith("S") and arr.ndim == 3:  # planar: samples first
+                arr = np.moveaxis(arr, 0, -1)
+            bits = int(page.bitspersample)
+    except (ImageError, MemoryError):
+        raise
+    except Exception:
+        raise _damaged(what, "TIFF") from None
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
+        raise _damaged(what, "TIFF")
+    pixels = _to_unit(arr, bits, what)
+    if photometric == 0:  # min-is-white
+        pixels = 1.0 - pixels
+    channels = pixels.shape[2]
+    if channels == 4:  # RGBA: flatten onto white
+        pixels, mode = _composite(pixels, already_scaled=True), "rgba"
+    elif channels == 2:  # grey + alpha
+        rgba = np.concatenate([np.repeat(pixels[..., :1], 3, axis=2), pixels[..., 1:]], axis=2)
+        pixels, mode = _composite(rgba, gray=True, already_scaled=True), "gray+alpha"
+    else:
+        mode = "rgb" if channels == 3 else "gray"
+    return DecodedImage(pixels=pixels.astype(np.float32, copy=False), format="TIFF",
+                        bit_depth=int(arr.dtype.itemsize * 8) if arr.dtype.kind == "f" else bits, mode=mode)
+
+
+def _to_unit(arr: np.ndarray, bits: int, what: str) -> np.ndarray:
+    """Integer or float samples → float32 in [0, 1].
+
+    Unsigned integers are divided by the largest value of their bit depth; signed ones
+    are shifted by half their range first; floats already in [0, 1] are kept, others are
+    min–max scaled. NaN or infinity is refused.
+    """
+    kind = arr.dtype.kind
+    if kind == "f":
+        return _float_unit(arr.astype(np.float32), what)
+    if kind == "b":
+        return arr.astype(np.float32)
+    if kind == "u":
+        bits = bits if 0 < bits <= arr.dtype.itemsize * 8 else arr.dtype.itemsize * 8
+        out = arr.astype(np.float32)
+        out *= np.float32(1.0 / (2.0**bits - 1.0))
+        return np.clip(out, 0.0, 1.0, out=out)
+    if kind == "i":
+        info = np.iinfo(arr.dtype)
+        out = arr.astype(np.float64) - float(info.min)
+        return (out / float(info.max - info.min)).astype(np.float32)
+    raise ImageError(f"{what} stores its pixels as {arr.dtype}, which this app cannot read. "
+                     "Export it as an 8- or 16-bit image.")
 
 
 def _png_bit_depth(data: bytes) -> int:
@@ -141,20 +360,26 @@ def _png_bit_depth(data: bytes) -> int:
     return 8
 
 
-def _pixels_from_pillow(im: Image.Image, data: bytes, fmt: str) -> tuple[np.ndarray, int, str]:
+def _pixels_from_pillow(im: Image.Image, data: bytes, fmt: str, what: str) -> tuple[np.ndarray, int, str]:
     mode = im.mode
     if fmt == "PNG" and mode in ("RGB", "RGBA") and _png_bit_depth(data) == 16:
-        return _decode_16bit_colour_png(data)
+        return _decode_16bit_colour_png(data, what)
     im.load()
     if mode == "1":
         return np.asarray(im, dtype=np.float32)[..., None], 1, "gray"
     if mode == "L":
         return _scale(np.asarray(im), 255)[..., None], 8, "gray"
-    if mode.startswith("I;16") or mode == "I":
-        arr = np.asarray(im).astype(np.float32)
-        return (np.clip(arr, 0, 65535) / 65535.0)[..., None], 16, "gray"
+    if mode.startswith("I;16"):
+        arr = np.asarray(im)
+        return _to_unit(arr, 16, what)[..., None], 16, "gray"
+    if mode == "I":
+        arr = np.asarray(im)
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo >= 0 and hi <= 65535:  # 16-bit data held in a 32-bit mode
+            return _to_unit(arr.astype(np.uint16), 16, what)[..., None], 16, "gray"
+        return _float_unit(arr.astype(np.float32), what)[..., None], 32, "gray"
     if mode == "F":
-        return _float_gray(np.asarray(im, dtype=np.float32)), 32, "gray"
+        return _float_unit(np.asarray(im, dtype=np.float32), what)[..., None], 32, "gray"
     if mode == "LA":
         return _composite(np.asarray(im.convert("RGBA")), gray=True), 8, "gray+alpha"
     if mode in ("P", "PA"):
@@ -167,15 +392,18 @@ def _pixels_from_pillow(im: Image.Image, data: bytes, fmt: str) -> tuple[np.ndar
         return _scale(np.asarray(im), 255), 8, "rgb"
     if mode in ("CMYK", "YCbCr", "LAB", "HSV", "RGBX", "RGBa", "La"):
         return _scale(np.asarray(im.convert("RGB")), 255), 8, mode.lower()
-    raise ImageError(f"Images in the {mode} colour mode are not supported; save it as RGB.")
+    raise ImageError(
+        f"{what} uses the {mode} colour mode, which this app cannot read. "
+        "Save it as an RGB or grey-scale image and upload that."
+    )
 
 
-def _decode_16bit_colour_png(data: bytes) -> tuple[np.ndarray, int, str]:
+def _decode_16bit_colour_png(data: bytes, what: str) -> tuple[np.ndarray, int, str]:
     import cv2
 
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if arr is None or arr.ndim != 3:
-        raise ImageError("The 16-bit PNG is damaged and cannot be decoded.")
+    if arr is None or arr.ndim != 3 or arr.dtype != np.uint16:
+        raise _damaged(what, "PNG")
     if arr.shape[2] == 4:
         rgba = arr[..., [2, 1, 0, 3]].astype(np.float32) / 65535.0
         return _composite(rgba, already_scaled=True), 16, "rgba"
@@ -183,26 +411,29 @@ def _decode_16bit_colour_png(data: bytes) -> tuple[np.ndarray, int, str]:
 
 
 def _scale(arr: np.ndarray, top: float) -> np.ndarray:
-    return arr.astype(np.float32) / np.float32(top)
+    out = arr.astype(np.float32)
+    out *= np.float32(1.0 / top)
+    return out
 
 
-def _float_gray(arr: np.ndarray) -> np.ndarray:
+def _float_unit(arr: np.ndarray, what: str = "The image") -> np.ndarray:
+    """Float samples → [0, 1]: kept when already there, else min–max scaled."""
     if not np.all(np.isfinite(arr)):
         raise ImageError(
-            "The image holds undefined values (NaN or infinity). Export it again as an "
-            "8- or 16-bit image."
+            f"{what} holds undefined pixel values (NaN or infinity), so it cannot be analysed. "
+            "Export it again as an 8- or 16-bit image."
         )
     lo, hi = float(arr.min()), float(arr.max())
     if lo >= 0.0 and hi <= 1.0:
-        return arr[..., None]
+        return arr.astype(np.float32, copy=False)
     if hi - lo < 1e-12:
-        return np.zeros(arr.shape + (1,), np.float32)
-    return ((arr - lo) / (hi - lo))[..., None].astype(np.float32)
+        return np.zeros(arr.shape, np.float32)
+    return ((arr.astype(np.float64) - lo) / (hi - lo)).astype(np.float32)
 
 
 def _composite(rgba: np.ndarray, gray: bool = False, already_scaled: bool = False) -> np.ndarray:
     """Flatten transparency onto white (the background of a stained slide)."""
-    arr = rgba.astype(np.float32) if already_scaled else rgba.astype(np.float32) / 255.0
+    arr = rgba.astype(np.float32) if already_scaled else _scale(rgba, 255)
     alpha = arr[..., 3:4]
     rgb = arr[..., :3] * alpha + (1.0 - alpha)
     if gray:
@@ -296,11 +527,15 @@ __all__ = [
     "DecodedImage",
     "MAX_PIXELS",
     "MIN_SIDE",
+    "SUPPORTED_FORMATS",
+    "UPLOAD_EXTENSIONS",
+    "check_pixel_count",
     "decode_image",
     "load_model_input",
     "read_image",
     "pad_to_square",
     "resize_linear",
+    "sniff_format",
     "stretch_contrast",
     "to_gray",
     "to_model_input",

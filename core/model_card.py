@@ -67,21 +67,36 @@ def verify_weights(weights_file: str | os.PathLike) -> dict:
     """Check the weights file against its card; return the card.
 
     Raises:
-        WeightsError: the file or card is missing, or the SHA-256 differs.
+        WeightsError: the file or card is missing or unreadable, the card records no
+            SHA-256, or the SHA-256 differs. The message names the file and what to do.
     """
     weights_file = Path(weights_file)
-    if not weights_file.exists():
+    restore = "Restore it from the repository or train it again with core.train."
+    if not weights_file.is_file():
         raise WeightsError(
-            f"The weights file '{weights_file.name}' is missing from '{weights_file.parent}'. "
-            "Restore it from the repository or train it again with core.train."
+            f"The weights file '{weights_file.name}' is missing from '{weights_file.parent}'. {restore}"
+        )
+    card_file = card_path(weights_file)
+    if not card_file.is_file():
+        raise WeightsError(
+            f"The model card '{card_file.name}' for '{weights_file.name}' is missing from "
+            f"'{card_file.parent}', so the weights cannot be checked. {restore}"
         )
     card = read_card(weights_file)
-    expected = card.get("weights", {}).get("sha256")
-    actual = sha256_file(weights_file)
+    expected = card.get("weights", {}).get("sha256") if isinstance(card, dict) else None
+    if not expected:
+        raise WeightsError(
+            f"The model card '{card_file.name}' records no SHA-256 for '{weights_file.name}', "
+            f"so the weights cannot be checked. {restore}"
+        )
+    try:
+        actual = sha256_file(weights_file)
+    except OSError as exc:
+        raise WeightsError(f"The weights file '{weights_file.name}' cannot be read: {exc.strerror or exc}.") from None
     if expected != actual:
         raise WeightsError(
             f"The weights file '{weights_file.name}' does not match its model card "
             f"(SHA-256 {actual[:12]}… instead of {str(expected)[:12]}…). It may be damaged or "
-            "replaced; restore it from the repository or train it again."
+            f"replaced. {restore}"
         )
     return card

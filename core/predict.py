@@ -42,10 +42,10 @@ class Classifier:
     @classmethod
     def load(cls, modality: str, weights_file: str | os.PathLike | None = None, verify: bool = True) -> "Classifier":
         """Load ``weights/<modality>.keras``, checking its SHA-256 against the card."""
+        path = Path(weights_file) if weights_file else weights_path(modality)
+        card = verify_weights(path) if verify else {}  # before the slow Keras import
         import keras
 
-        path = Path(weights_file) if weights_file else weights_path(modality)
-        card = verify_weights(path) if verify else {}
         try:
             model = keras.models.load_model(path, compile=False)
         except Exception as exc:

@@ -39,6 +39,9 @@ class TrainConfig:
     early_stopping_patience: int = 6
     seed: int = 42
     class_weighting: str = "balanced"
+    # Augmented copies of each training image per epoch. The mammography set has ~70
+    # training lesions: one copy each would be 3 gradient steps an epoch.
+    repeats: int = 1
 
     def batch_size(self, epoch: int) -> int:
         """Batch size for a 0-based epoch: the schedule is spread evenly over the epochs."""
@@ -51,10 +54,13 @@ def class_weights(y: np.ndarray) -> dict[int, float]:
     return {c: float(len(y) / (2 * counts[c])) if counts[c] else 1.0 for c in (0, 1)}
 
 
-def _augment(data: LabelledSet, rng: np.random.Generator) -> np.ndarray:
+def _augment(data: LabelledSet, rng: np.random.Generator, repeats: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch of augmented training inputs (``repeats`` copies of each image) and labels."""
     if data.modality.name == "mammo" and data.regions is not None:
-        return augment_mammo(data.regions, rng)
-    return augment_histo(data.x, rng)
+        x = np.concatenate([augment_mammo(data.regions, rng) for _ in range(repeats)])
+    else:
+        x = np.concatenate([augment_histo(data.x, rng) for _ in range(repeats)])
+    return x, np.tile(data.y, repeats)
 
 
 def fit(train: LabelledSet, val: LabelledSet, config: TrainConfig, verbose: int = 1):
@@ -91,10 +97,10 @@ def fit(train: LabelledSet, val: LabelledSet, config: TrainConfig, verbose: int 
     for epoch in range(config.epochs):
         start = time.perf_counter()
         batch_size = config.batch_size(epoch)
-        x_epoch = _augment(train, rng)
+        x_epoch, y_epoch = _augment(train, rng, config.repeats)
         result = model.fit(
             x_epoch,
-            train.y,
+            y_epoch,
             batch_size=batch_size,
             epochs=1,
             shuffle=True,
@@ -242,6 +248,7 @@ def train(
             "early_stopping": {"monitor": "val_loss", "patience": config.early_stopping_patience, "restore_best_weights": True},
             "class_weight": class_weights(train_set.y),
             "augmentation": "flips and 90° rotations; " + ("H&E colour jitter" if modality == "histo" else "crop jitter around the lesion, gamma"),
+            "augmented_copies_per_epoch": config.repeats,
             "seed": config.seed,
         },
         "history": history,
@@ -303,9 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--hold-out", default="", help="comma-separated patient ids forced into the test part")
     ap.add_argument("--cv", type=int, default=0, help="also run k-fold patient-grouped cross-validation")
+    ap.add_argument("--repeats", type=int, default=0, help="augmented copies per image per epoch (default: 1 histo, 20 mammo)")
     ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis"])
     args = ap.parse_args(argv)
-    config = TrainConfig(epochs=args.epochs, seed=args.seed)
+    repeats = args.repeats or (20 if args.modality == "mammo" else 1)
+    config = TrainConfig(epochs=args.epochs, seed=args.seed, repeats=repeats)
     hold_out = tuple(p for p in args.hold_out.split(",") if p)
     try:
         train(args.modality, args.data, args.split, args.out, config, hold_out, args.cv, args.mammo_source)

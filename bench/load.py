@@ -1,0 +1,348 @@
+"""Concurrent users against one running dashboard.
+
+    python bench/load.py [--sessions 8] [--data DIR] [--methods all|fast] [--json]
+
+Starts ``streamlit run app.py`` on a free loopback port and drives N browser sessions at
+once (Playwright contexts in one Chromium, ``$CHROMIUM`` or /usr/bin/chromium). Each
+session uploads a different real image — histopathology patches and mammogram lesion
+crops in turn, from ``--data`` or ``$BREASTXAI_DATA`` or ``../shared/data`` — picks its
+modality, selects every explanation method and waits for every map and the agreement
+section. Then it checks that the prediction it shows is the one ``core.predict`` gives
+for its own image (the images are chosen so that no two expected answers are alike, so
+a session shown another's result fails), and that the browser asked nothing of any host
+but the loopback server.
+
+Prints the number of sessions, the median and worst latency (upload to the last map
+shown) and the peak resident memory of the Streamlit process (children included),
+sampled every 0.2 s. The weights come from ``weights/`` or ``$BREASTXAI_WEIGHTS``.
+Exit status 0 when every session succeeded, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+TITLES = {"histo": "Histopathology patch (H&E)", "mammo": "Mammogram lesion"}
+
+
+@dataclass(frozen=True)
+class Case:
+    path: Path
+    modality: str
+    expected: str  # "Prediction: <label> with probability <p>%", as the page words it
+    label: str
+    probability: float
+
+
+@dataclass
+class Outcome:
+    case: Case
+    ok: bool = False
+    seconds: float = float("nan")
+    shown: str = ""
+    tiles: int = 0
+    error: str = ""
+    outbound: list[str] = field(default_factory=list)
+
+
+# --- images and the answers they should get -------------------------------------------
+
+
+def data_root(arg: str | None) -> Path:
+    root = Path(arg or os.environ.get("BREASTXAI_DATA") or ROOT.parent / "shared" / "data")
+    if not root.is_dir():
+        raise SystemExit(f"error: data folder '{root}' not found (pass --data or set BREASTXAI_DATA)")
+    return root
+
+
+def candidates(root: Path) -> dict[str, list[Path]]:
+    histo = sorted((root / "histo" / "IDC_regular_ps50_idx5").glob("*/[01]/*.png"))
+    mammo = sorted((root / "mammo" / "mini_mias" / "roi").glob("*/*.png"))
+    # spread over patients and classes rather than the first folder's files
+    step = max(1, len(histo) // 400)
+    return {"histo": histo[::step], "mammo": mammo}
+
+
+def choose_cases(root: Path, n: int) -> list[Case]:
+    """n images, modalities alternating, whose expected predictions are pairwise distinct."""
+    from core.decode import read_image, to_model_input
+    from core.predict import Classifier
+    from core.roi import looks_like_whole_film
+
+    pools = candidates(root)
+    classifiers = {m: Classifier.load(m) for m in pools if pools[m]}
+    cases: list[Case] = []
+    seen: set[str] = set()
+    index = {m: 0 for m in pools}
+    order = [m for m in ("histo", "mammo") if m in classifiers]
+    if not order:
+        raise SystemExit("error: no images found under the data folder")
+    turn = 0
+    while len(cases) < n:
+        modality = order[turn % len(order)]
+        turn += 1
+        pool = pools[modality]
+        while index[modality] < len(pool):
+            path = pool[index[modality]]
+            index[modality] += 1
+            image = read_image(str(path))
+            if modality == "mammo" and looks_like_whole_film(image.height, image.width):
+                continue  # the page would ask for a region first
+            p = classifiers[modality].predict_image(to_model_input(image.pixels, modality))
+            expected = f"Prediction: {p.label} with probability {p.probability:.1%}"
+            if expected in seen:
+                continue
+            seen.add(expected)
+            cases.append(Case(path, modality, expected, p.label, p.probability))
+            break
+        else:
+            if all(index[m] >= len(pools[m]) for m in order):
+                raise SystemExit(f"error: only {len(cases)} images with distinct predictions found")
+    return cases
+
+
+# --- the server ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``streamlit run app.py`` on loopback, with its peak memory sampled in a thread."""
+
+    def __init__(self, data: Path | None = None, log_path: Path | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        if data is not None:
+            env["BREASTXAI_DATA"] = str(data)
+        self._log = open(log_path, "w") if log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self.peak_rss = 0
+        self.start_rss = 0
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+
+    def rss(self) -> int:
+        import psutil
+
+        try:
+            proc = psutil.Process(self.proc.pid)
+            procs = [proc, *proc.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        total = 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_rss = max(self.peak_rss, self.rss())
+            self._stop.wait(0.2)
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        self.start_rss = self.rss()
+                        self._sampler.start()
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        if self._log is not subprocess.DEVNULL:
+            self._log.close()
+
+    def __enter__(self) -> "Server":
+        self.wait_ready()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def is_loopback_url(url: str) -> bool:
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme in ("data", "blob", "about", "chrome", "chrome-extension", "devtools"):
+        return True
+    return parsed.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+# --- one browser session ---------------------------------------------------------------
+
+
+async def run_session(browser, url: str, case: Case, methods: list[str], timeout_ms: int) -> Outcome:
+    out = Outcome(case)
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.on("request", lambda request: None if is_loopback_url(request.url) else out.outbound.append(request.url))
+    page = await context.new_page()
+    page.set_default_timeout(timeout_ms)
+    step = "open the page"
+    try:
+        await page.goto(url)
+        await page.get_by_text("Upload a histopathology patch or a mammogram").wait_for()
+        start = time.perf_counter()
+        step = "upload"
+        await page.locator('input[type="file"]').set_input_files(str(case.path))
+        radio = page.locator('[data-testid="stRadio"]').get_by_text(TITLES[case.modality], exact=True)
+        step = "choose the modality"
+        await radio.wait_for()
+        await radio.click()
+        step = "wait for the prediction"
+        await page.get_by_text(re.compile(r"^Prediction: .+ with probability")).first.wait_for()
+        select = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Methods").first
+        step = "wait for the method list"
+        await select.locator("[data-tag]").first.wait_for()  # the default methods are chosen
+        box = select.locator("input").first
+        for label in methods:
+            step = f"select {label}"
+            chosen = select.locator(f'[data-tag][aria-label="{label}"]')
+            if await chosen.count():
+                continue
+            await box.click()
+            await box.fill(label)
+            await page.get_by_role("option", name=label, exact=True).first.click()
+            await page.keyboard.press("Escape")
+        for label in methods:
+            step = f"wait for the {label} map"
+            tile = page.locator('[data-testid="stMarkdownContainer"] strong', has_text=re.compile(f"^{re.escape(label)}$"))
+            await tile.first.wait_for()
+        await page.get_by_text("Agreement between methods").wait_for()
+        await page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
+        out.seconds = time.perf_counter() - start
+        out.shown = (await page.get_by_text(re.compile(r"^Prediction: .+ with probability")).first.inner_text()).strip()
+        out.tiles = sum([await page.locator('[data-testid="stMarkdownContainer"] strong', has_text=re.compile(f"^{re.escape(m)}$")).count() > 0 for m in methods])
+        errors = await page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').all_inner_texts()
+        if errors:
+            out.error = " | ".join(e.strip() for e in errors)[:300]
+        out.ok = out.shown == case.expected and out.tiles == len(methods) and not errors and not out.outbound
+        if out.shown != case.expected and not out.error:
+            out.error = f"shown {out.shown!r}, expected {case.expected!r}"
+    except Exception as exc:  # a timeout or a vanished element: this session failed
+        out.error = f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    finally:
+        await context.close()
+    return out
+
+
+async def drive(url: str, cases: list[Case], methods: list[str], timeout_ms: int) -> list[Outcome]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            return list(await asyncio.gather(*(run_session(browser, url, c, methods, timeout_ms) for c in cases)))
+        finally:
+            await browser.close()
+
+
+def method_labels(which: str) -> list[str]:
+    from core.explainers import METHOD_LABELS, METHODS
+
+    names = list(METHODS) if which == "all" else [m for m in ("gradcam", "gradcampp", "saliency", "ig") if m in METHODS]
+    return [METHOD_LABELS.get(m, m) for m in names]
+
+
+def run(sessions: int = 8, data: str | None = None, which: str = "all", timeout_s: float = 900.0,
+        log_path: Path | None = None) -> dict:
+    """Run the benchmark; return the figures and every session's outcome."""
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"error: Chromium not found at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)")
+    root = data_root(data)
+    cases = choose_cases(root, sessions)
+    methods = method_labels(which)
+    with Server(root, log_path) as server:
+        outcomes = asyncio.run(drive(server.url, cases, methods, int(timeout_s * 1000)))
+        peak, start = server.peak_rss, server.start_rss
+    times = [o.seconds for o in outcomes if o.ok]
+    return {
+        "sessions": sessions,
+        "succeeded": sum(o.ok for o in outcomes),
+        "methods": methods,
+        "median_s": statistics.median(times) if times else float("nan"),
+        "worst_s": max(times) if times else float("nan"),
+        "peak_rss_mb": peak / 2**20,
+        "start_rss_mb": start / 2**20,
+        "outbound_requests": sorted({u for o in outcomes for u in o.outbound}),
+        "outcomes": [
+            {"image": o.case.path.name, "modality": o.case.modality, "ok": o.ok, "seconds": round(o.seconds, 2),
+             "expected": o.case.expected, "shown": o.shown, "tiles": o.tiles, "error": o.error}
+            for o in outcomes
+        ],
+    }
+
+
+def format_report(r: dict) -> str:
+    lines = [
+        f"sessions            {r['sessions']} concurrent ({r['succeeded']} succeeded), {len(r['methods'])} methods each",
+        f"latency median      {r['median_s']:.1f} s (upload to the last map shown)",
+        f"latency worst       {r['worst_s']:.1f} s",
+        f"peak memory         {r['peak_rss_mb']:.0f} MB RSS of the Streamlit process (at start {r['start_rss_mb']:.0f} MB)",
+        f"outbound requests   {len(r['outbound_requests'])}",
+    ]
+    for o in r["outcomes"]:
+        mark = "ok  " if o["ok"] else "FAIL"
+        lines.append(f"  {mark} {o['modality']:<5} {o['image']:<40} {o['seconds']:>6.1f} s  {o['shown'] or o['error']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python bench/load.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sessions", type=int, default=8)
+    ap.add_argument("--data", default=None, help="data folder (default: $BREASTXAI_DATA or ../shared/data)")
+    ap.add_argument("--methods", default="all", choices=["all", "fast"])
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds each session may take")
+    ap.add_argument("--log", default=None, help="write the server's output to this file")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    result = run(args.sessions, args.data, args.methods, args.timeout, Path(args.log) if args.log else None)
+    print(json.dumps(result, indent=1) if args.json else format_report(result))
+    return 0 if result["succeeded"] == result["sessions"] and not result["outbound_requests"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

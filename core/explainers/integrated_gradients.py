@@ -1,0 +1,112 @@
+"""Integrated Gradients with a selectable baseline, batched over the path.
+
+``attribution = (x − x') · ∫₀¹ ∂z/∂x(x' + α(x − x')) dα`` summed over colour channels, where
+``z`` is the target's log-odds. The integral uses the midpoint rule on ``steps`` points
+(error O(1/steps²), the same number of gradient calls as a left Riemann sum but more
+accurate), all evaluated in batches inside one ``tf.function``.
+
+The default baseline is the blurred image (σ = 5 px), the same "removed" image that the
+deletion and insertion scores use (:mod:`core.faithfulness`), so the map answers the
+question those scores ask: what the fine structure contributes. A black baseline asks
+what the image contributes compared with no light at all, which on H&E (no tissue is
+black) mostly credits bright, flat areas; it stays selectable.
+
+Completeness (the axiom that the attributions add up to ``z(x) − z(x')``) is reported per
+image as ``extras["completeness_error"] = |Σ attribution − Δz| / |Δz|``: a large value
+means too few steps for this image.
+
+Reference:
+    Sundararajan, Taly & Yan, Axiomatic Attribution for Deep Networks, ICML 2017
+    (https://arxiv.org/abs/1703.01365).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import BLUR_SIGMA, WhiteBoxExplainer, blur, log_odds
+
+BASELINES = ("black", "blurred", "white")
+
+
+def make_baseline(images: np.ndarray, kind: str) -> np.ndarray:
+    """The reference input for each image: all zeros, all ones, or a Gaussian blur."""
+    if kind == "black":
+        return np.zeros_like(images)
+    if kind == "white":
+        return np.ones_like(images)
+    if kind == "blurred":
+        return blur(images, BLUR_SIGMA)
+    raise ValueError(f"baseline must be one of {BASELINES}; got {kind!r}")
+
+
+class IntegratedGradients(WhiteBoxExplainer):
+    """Integrated Gradients of the target's log-odds along a straight path."""
+
+    name = "ig"
+    label = "Integrated Gradients"
+    signed = True
+
+    def __init__(self, model, baseline: str = "blurred", steps: int = 64, batch_size: int = 128, seed: int = 0):
+        """
+        Args:
+            model: a Keras functional model (never modified).
+            baseline: "black" (zeros), "blurred" (Gaussian blur, σ = 5 px) or "white"
+                (ones, the empty glass of an H&E slide). Defaults to "blurred".
+            steps: points on the path. Defaults to 64.
+            batch_size: path points per gradient call. Defaults to 128.
+            seed: unused (the method is deterministic).
+
+        Raises:
+            ValueError: unknown baseline, or steps/batch_size below 1.
+        """
+        import tensorflow as tf
+
+        super().__init__(model, seed)
+        if baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {BASELINES}; got {baseline!r}")
+        if steps < 1 or batch_size < 1:
+            raise ValueError(f"steps and batch_size must be at least 1; got {steps}, {batch_size}")
+        self.baseline, self.steps, self.batch_size = baseline, int(steps), int(batch_size)
+        spec_x = tf.TensorSpec((None, *self.input_shape), tf.float32)
+        spec_t = tf.TensorSpec((None,), tf.int32)
+        self._gradients = tf.function(self._gradient_graph, input_signature=[spec_x, spec_t])
+        self._scores = tf.function(
+            lambda x, t: log_odds(self.logits_model(x, training=False), t), input_signature=[spec_x, spec_t]
+        )
+
+    @property
+    def params(self) -> dict:
+        return {"baseline": self.baseline, "steps": self.steps, "rule": "midpoint", "score": "log-odds of the target class"}
+
+    def _gradient_graph(self, x, targets):
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            score = log_odds(self.logits_model(x, training=False), targets)
+        return tape.gradient(score, x)
+
+    def _attribute(self, images, targets, seed):
+        baselines = make_baseline(images, self.baseline)
+        alphas = ((np.arange(self.steps) + 0.5) / self.steps).astype(np.float32)
+        n = len(images)
+        # Every (image, alpha) pair as one flat list of path points, cut into batches.
+        image_idx = np.repeat(np.arange(n), self.steps)
+        alpha_all = np.tile(alphas, n)
+        grad_sum = np.zeros_like(images)
+        for start in range(0, len(image_idx), self.batch_size):
+            idx = image_idx[start : start + self.batch_size]
+            a = alpha_all[start : start + self.batch_size, None, None, None]
+            points = baselines[idx] + a * (images[idx] - baselines[idx])
+            grads = self._gradients(points, targets[idx]).numpy()
+            np.add.at(grad_sum, idx, grads)
+        attributions = ((images - baselines) * grad_sum / self.steps).sum(axis=-1)
+        scores = self._scores(np.concatenate([images, baselines]), np.concatenate([targets, targets])).numpy()
+        delta = scores[:n] - scores[n:]
+        extras = []
+        for i in range(n):
+            total = float(attributions[i].sum())
+            error = abs(total - delta[i]) / max(abs(float(delta[i])), 1e-6)
+            extras.append({"completeness_error": float(error), "score_difference": float(delta[i]), "attribution_sum": total})
+        return attributions, extras

@@ -1,0 +1,218 @@
+"""Every page under Streamlit's AppTest, and the small helpers the pages rely on.
+
+Pages run against the shipped weights (``weights/``) and the real data sets; the Analyse
+flow goes through the real ``file_uploader`` with a real patch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import DATA, ROOT
+from core.model_card import read_card, weights_path
+from core.modality_guess import guess_modality
+from core.paper import PAPER_CLAIMED, comparison_table
+from core.roi import SIDE_PER_RADIUS, crop_region, looks_like_whole_film, region_from_box, region_from_click
+
+APP = str(ROOT / "app.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(autouse=True)
+def _data_env(monkeypatch):
+    monkeypatch.setenv("BREASTXAI_DATA", str(DATA))
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _app(page: str | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def _ok(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _png(path) -> bytes:
+    return path.read_bytes()
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+def test_analyse_opens_with_one_sentence_and_an_uploader():
+    at = _app()
+    _ok(at)
+    assert at.title[0].value == "Analyse an image"
+    assert "Upload a histopathology patch or a mammogram" in at.markdown[0].value
+    assert len(at.file_uploader) == 1
+
+
+def test_analyse_histo_patch_flow(histo_weights, histo_dir, monkeypatch):
+    import core.analysis
+
+    calls = []
+    real = core.analysis.analyse
+    monkeypatch.setattr(core.analysis, "analyse", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+
+    patch = sorted(histo_dir.glob("*/1/*.png"))[0]
+    at = _app()
+    at.file_uploader[0].upload(patch.name, _png(patch), "image/png").run()
+    _ok(at)
+    assert at.radio[0].value == "histo"  # suggested from the stain colour
+    assert not at.warning
+    text = " ".join(m.value for m in at.markdown)
+    assert "Prediction: **" in text and ("**IDC**" in text or "**no IDC**" in text)
+    at.multiselect(key="methods").set_value(["gradcam", "saliency"]).run()
+    _ok(at)
+    tiles = [m.value for m in at.markdown]
+    assert "**Grad-CAM**" in tiles and "**Saliency**" in tiles
+    assert any("deletion AUC" in c.value for c in at.caption)
+    assert [d.label for d in at.get("download_button")] == ["Download report (HTML)", "Download report (PDF)"]
+    n = len(calls)
+    assert n >= 2
+    # display settings never recompute an explanation
+    at.slider(key="opacity").set_value(0.8).run()
+    at.selectbox(key="colormap").set_value("Viridis").run()
+    _ok(at)
+    assert len(calls) == n
+
+
+def test_analyse_warns_when_modality_looks_wrong(mammo_weights, histo_weights, mammo_dir):
+    crop = sorted((mammo_dir / "roi" / "benign").glob("*.png"))[0]
+    at = _app()
+    at.file_uploader[0].upload(crop.name, _png(crop), "image/png").run()
+    _ok(at)
+    assert at.radio[0].value == "mammo"
+    at.radio[0].set_value("histo").run()
+    _ok(at)
+    assert any("Check the modality" in w.value for w in at.warning)
+
+
+def test_analyse_whole_film_asks_for_the_region(mammo_weights, mammo_dir):
+    film = sorted((mammo_dir / "images" / "malignant").glob("*.png"))[0]
+    at = _app()
+    at.file_uploader[0].upload(film.name, _png(film), "image/png").run()
+    _ok(at)
+    assert at.toggle[0].value is True  # 512 px: a whole film
+    labels = [s.label for s in at.slider]
+    assert {"Centre x (px)", "Centre y (px)", "Lesion radius (px)"} <= set(labels)
+    assert any(m.value.startswith("Prediction:") for m in at.markdown)
+    centre_x = next(s for s in at.slider if s.label == "Centre x (px)")
+    centre_x.set_value(100).run()
+    _ok(at)
+    assert next(s for s in at.slider if s.label == "Centre x (px)").value == 100
+    assert any(m.value.startswith("Prediction:") for m in at.markdown)
+
+
+def test_analyse_rejects_a_broken_file_and_stays_usable():
+    at = _app()
+    at.file_uploader[0].upload("scan.png", b"not an image at all", "image/png").run()
+    _ok(at)
+    assert at.error and "Upload a PNG, JPEG, TIFF or DICOM" in at.error[0].value
+    assert len(at.file_uploader) == 1
+
+
+def test_metrics_page_threshold_updates_operating_point(histo_weights):
+    at = _app("pages/metrics.py")
+    _ok(at)
+    assert at.title[0].value == "Metrics"
+    card = read_card(weights_path("histo"))
+    headline = {m.label: m.value for m in at.metric}
+    assert headline["Accuracy"] == f"{card['test_metrics']['accuracy']:.3f}"
+    at.slider(key="threshold").set_value(0.0).run()  # everything called positive
+    _ok(at)
+    low = {m.label: m.value for m in at.metric[-4:]}
+    assert set(low) == {"Sensitivity", "Specificity", "PPV (precision)", "NPV"}
+    assert (low["Sensitivity"], low["Specificity"], low["NPV"]) == ("1.000", "0.000", "–")
+    at.slider(key="threshold").set_value(1.0).run()  # (almost) nothing called positive
+    high = {m.label: m.value for m in at.metric[-4:]}
+    assert high["Specificity"] == "1.000" and high["Sensitivity"] != "1.000"
+    tables = [d.value for d in at.dataframe]
+    paper = next(t for t in tables if "Model" in t.columns)
+    assert list(paper["Model"])[0] == "Paper's CNN (claimed)" and len(paper) >= 2
+
+
+def test_metrics_page_mammo(mammo_weights):
+    at = _app("pages/metrics.py")
+    at.segmented_control(key="metrics_modality").set_value("mammo").run()
+    _ok(at)
+    assert any(m.label == "AUC" for m in at.metric)
+
+
+def test_gallery_filters_and_opens_in_analyse(histo_weights, histo_dir):
+    at = _app("pages/gallery.py")
+    _ok(at)
+    assert at.button and at.button[0].label == "Open in Analyse"
+    at.segmented_control(key="gallery_outcome").set_value("wrong").run()
+    _ok(at)
+    at.button[0].click().run()
+    _ok(at)
+    assert at.title[0].value == "Analyse an image"
+    assert any("from the gallery" in i.value for i in at.info)
+    assert any(m.value.startswith("Prediction:") for m in at.markdown)
+
+
+def test_compare_page_renders(histo_weights):
+    at = _app("pages/compare.py")
+    _ok(at)
+    assert at.title[0].value == "Compare methods"
+    shipped = weights_path("histo").with_suffix(".compare.json").exists()
+    assert bool(at.get("plotly_chart")) == shipped
+
+
+def test_about_page_shows_card_facts(histo_weights):
+    at = _app("pages/about.py")
+    _ok(at)
+    card = read_card(weights_path("histo"))
+    assert any(c.value == card["weights"]["sha256"] for c in at.code)
+    assert any("Not a medical device" in w.value for w in at.warning)
+
+
+# --- helpers the pages rely on -------------------------------------------------------------
+
+
+def test_modality_guess_on_real_images(histo_dir, mammo_dir):
+    patches = sorted(histo_dir.glob("*/1/*.png"))[:20]
+    from core.decode import read_image
+
+    guesses = [guess_modality(read_image(str(p), min_side=1).pixels).modality for p in patches]
+    assert guesses.count("histo") >= 18
+    films = sorted((mammo_dir / "images").glob("*/*.png"))[:5] + sorted((mammo_dir / "roi").glob("*/*.png"))[:5]
+    assert all(guess_modality(read_image(str(p)).pixels).modality == "mammo" for p in films)
+
+
+def test_modality_guess_edge_cases():
+    green = np.zeros((40, 40, 3), np.float32)
+    green[..., 1] = 0.8
+    assert guess_modality(green).modality is None
+    assert guess_modality(np.ones((40, 40, 1), np.float32)).modality is None  # blank
+    rgb_grey = np.repeat(np.linspace(0, 1, 1600, dtype=np.float32).reshape(40, 40, 1), 3, axis=2)
+    assert guess_modality(rgb_grey).modality == "mammo"
+
+
+def test_roi_box_and_click_follow_the_training_framing():
+    r = region_from_box(100, 200, 140, 220, 512, 512)
+    assert (r.cx, r.cy) == (120, 210) and r.side == SIDE_PER_RADIUS * 20
+    small = region_from_click(10, 10, 2, 512, 512)
+    assert small.side == 64  # never below the training minimum
+    assert region_from_click(-5, 900, 20, 512, 512).cx == 0
+    film = np.arange(512 * 512, dtype=np.float32).reshape(512, 512, 1)
+    crop = crop_region(film, region_from_click(256, 256, 20, 512, 512))
+    assert crop.shape == (80, 80, 1) and crop[40, 40, 0] == film[256, 256, 0]
+    assert looks_like_whole_film(512, 512) and not looks_like_whole_film(128, 128)
+
+
+def test_paper_table_reads_our_rows_from_the_card():
+    card = {"weights": {"sha256": "f" * 64}, "test_metrics": {"accuracy": 0.8, "f1": 0.7, "auc": 0.9, "n": 10},
+            "paper_protocol": {"test_metrics": {"accuracy": 0.95, "f1": 0.9, "auc": 0.97, "n": 12}}}
+    rows = comparison_table("histo", card)
+    assert rows[0] is PAPER_CLAIMED["histo"] and rows[0].accuracy == 0.974
+    assert [r.accuracy for r in rows[1:]] == [0.8, 0.95]
+    assert len(comparison_table("mammo", {})) == 1
+

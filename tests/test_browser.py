@@ -1,0 +1,197 @@
+"""End to end in a real browser: ``streamlit run app.py`` driven by Debian's Chromium.
+
+One server and one browser for the whole module (they are slow to start on two cores).
+Screenshots go to ``artifacts/screenshots/`` (test artefacts) and refresh
+``docs/screenshots/<page>.png``, the pictures in the README.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "artifacts" / "screenshots"
+DOCS = ROOT / "docs" / "screenshots"
+TIMEOUT_MS = 180_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _need_chromium() -> str:
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def server(histo_weights, mammo_weights, histo_dir, mammo_dir):
+    port = _free_port()
+    env = {**os.environ, "BREASTXAI_DATA": str(DATA), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    log = open(ROOT / "artifacts" / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with code {proc.returncode}; see artifacts/streamlit.log")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not answer on /_stcore/health within 90 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    yield pg
+    context.close()
+
+
+def _screenshot(page, name: str) -> None:
+    """Save the whole page: Streamlit scrolls inside its main section, so the viewport is
+    stretched to that section's height for the shot."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    _wait_idle(page)
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return m ? m.scrollHeight : document.body.scrollHeight; }"
+    )
+    page.set_viewport_size({"width": size["width"], "height": int(min(max(height, size["height"]), 5000))})
+    try:  # charts and tables draw lazily once visible
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('[data-testid=\"stPlotlyChart\"]')].every(e => e.querySelector('.main-svg'))"
+            " && [...document.querySelectorAll('[data-testid=\"stDataFrame\"]')].every(e => e.querySelector('canvas'))"
+            " && [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+            " && !document.querySelector('[data-testid=\"stSkeleton\"]')",
+            timeout=30_000,
+        )
+    except Exception:  # a picture with a chart still drawing is better than none
+        pass
+    page.wait_for_timeout(1500)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    shutil.copyfile(path, DOCS / f"{name}.png")
+
+
+def _wait_idle(page) -> None:
+    """Wait until Streamlit has finished the current run (its status widget disappears)."""
+    page.wait_for_timeout(500)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=TIMEOUT_MS)
+
+
+def _analyse(page, url: str, image: Path, modality_title: str) -> str:
+    page.goto(url)
+    page.get_by_text("Upload a histopathology patch or a mammogram").wait_for()
+    page.locator('input[type="file"]').set_input_files(str(image))
+    radio = page.locator('[data-testid="stRadio"]').get_by_text(modality_title, exact=True)
+    radio.wait_for()
+    radio.click()
+    _wait_idle(page)
+    prediction = page.get_by_text(re.compile(r"^Prediction: .+ with probability")).first
+    prediction.wait_for()
+    from core.explainers import METHOD_LABELS
+    from pages.shared import FAST_METHODS
+
+    for label in (METHOD_LABELS[m] for m in FAST_METHODS):  # every chosen method's tile
+        page.locator('[data-testid="stMarkdownContainer"] strong', has_text=re.compile(f"^{re.escape(label)}$")).first.wait_for()
+    page.get_by_text("Agreement between methods").wait_for()
+    return prediction.inner_text()
+
+
+def test_histopathology_patch_end_to_end(server, page, histo_dir, tmp_path):
+    patch = sorted(histo_dir.glob("*/1/*.png"))[0]
+    text = _analyse(page, server, patch, "Histopathology patch (H&E)")
+    assert re.match(r"Prediction: (IDC|no IDC) with probability \d+\.\d%", text), text
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download report (HTML)").click()
+    saved = tmp_path / "report.html"
+    info.value.save_as(saved)
+    report = saved.read_text()
+    assert "BreastXAI case report" in report and "data:image/png;base64," in report
+    assert patch.stem not in report  # the file name carries the patient id
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download report (PDF)").click()
+    pdf = tmp_path / "report.pdf"
+    info.value.save_as(pdf)
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    _screenshot(page, "analyse")
+
+
+def test_mammogram_crop_end_to_end(server, page, mammo_dir):
+    crop = sorted((mammo_dir / "roi" / "malignant").glob("*.png"))[0]
+    text = _analyse(page, server, crop, "Mammogram lesion")
+    assert re.match(r"Prediction: (malignant|benign) with probability \d+\.\d%", text), text
+    _screenshot(page, "analyse_mammogram")
+
+
+@pytest.mark.parametrize(
+    ("nav", "heading", "name"),
+    [("Compare", "Compare methods", "compare"), ("Metrics", "Metrics", "metrics"),
+     ("Gallery", "Gallery", "gallery"), ("Model card / About", "Model card", "about")],
+)
+def test_page_renders(server, page, nav, heading, name):
+    page.goto(server)
+    page.get_by_text("Upload a histopathology patch or a mammogram").wait_for()
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=nav, exact=True).click()
+    page.get_by_role("heading", name=heading).first.wait_for()
+    _wait_idle(page)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    _screenshot(page, name)

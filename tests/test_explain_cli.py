@@ -1,0 +1,91 @@
+"""The explanation CLI: one-line errors, the JSON shape, overlays, and real images."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
+
+
+def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core.explain", *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+def test_unreadable_file_gives_one_line_error(tmp_path):
+    bad = tmp_path / "scan.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nthis is not really a png")
+    assert_one_line_error(run_cli("--modality", "histo", "--image", str(bad)), "scan.png")
+
+
+def test_missing_file_gives_one_line_error(tmp_path):
+    assert_one_line_error(run_cli("--modality", "mammo", "--image", str(tmp_path / "absent.png")), "absent.png")
+
+
+def test_unknown_method_gives_one_line_error(tmp_path):
+    image = tmp_path / "ok.png"
+    from PIL import Image
+
+    Image.fromarray((np.random.default_rng(0).random((50, 50, 3)) * 255).astype(np.uint8)).save(image)
+    assert_one_line_error(run_cli("--modality", "histo", "--image", str(image), "--methods", "gradcam,magic"), "magic")
+
+
+def test_missing_weights_give_one_line_error(tmp_path):
+    image = tmp_path / "ok.png"
+    from PIL import Image
+
+    Image.fromarray((np.random.default_rng(0).random((50, 50, 3)) * 255).astype(np.uint8)).save(image)
+    result = run_cli("--modality", "histo", "--image", str(image), "--weights", str(tmp_path / "none.keras"))
+    assert_one_line_error(result, "none.keras")
+
+
+def _first_patch(histo_dir: Path) -> Path:
+    patient = sorted(d for d in histo_dir.iterdir() if d.is_dir())[0]
+    return sorted(patient.glob("1/*.png"))[0]
+
+
+def test_json_output_and_overlays_on_a_real_patch(histo_weights, histo_dir, tmp_path):
+    out = tmp_path / "overlays"
+    result = run_cli("--modality", "histo", "--image", str(_first_patch(histo_dir)), "--methods", "gradcam,ig,occlusion", "--json", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["prediction"]["label"] in ("no IDC", "IDC") and 0.5 <= report["prediction"]["probability"] <= 1
+    assert list(report["methods"]) == ["gradcam", "ig", "occlusion"]
+    for figures in report["methods"].values():
+        assert {"seconds", "deletion_auc", "insertion_auc"} <= set(figures)
+        assert figures["seconds"] > 0 and 0 <= figures["deletion_auc"] <= 1 and 0 <= figures["insertion_auc"] <= 1
+    from PIL import Image
+
+    for name in ("gradcam", "ig", "occlusion"):
+        with Image.open(out / f"{name}.png") as im:
+            assert im.size == (200, 200) and im.mode == "RGB"
+
+
+@pytest.mark.slow
+def test_every_method_on_a_real_mammogram_crop(mammo_weights, mammo_dir):
+    crop = sorted((mammo_dir / "roi" / "malignant").glob("*.png"))[0]
+    result = run_cli("--modality", "mammo", "--image", str(crop))
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("Prediction: ")
+    for label in ("Grad-CAM", "Grad-CAM++", "Integrated Gradients", "Saliency", "SmoothGrad", "LIME",
+                  "SHAP (gradient)", "SHAP (partition)", "Occlusion", "random map (reference)"):
+        assert label in text

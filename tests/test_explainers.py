@@ -1,0 +1,209 @@
+"""Contract tests: every explanation method on small models, with tiny settings.
+
+Known answers: the compiled Grad-CAM, Grad-CAM++, saliency and SmoothGrad give the same maps
+as tf-keras-vis itself; Integrated Gradients is complete within 2 % on the shipped models;
+seeded random methods repeat exactly; the caller's model is never modified.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+from core.explainers import METHOD_LABELS, METHODS, Explanation, make_explainer, normalise_heatmap
+from core.explainers.base import log_odds, logits_of
+from core.modality import HISTO, MAMMO
+from core.model import build_model
+
+TINY = {
+    "ig": {"steps": 8},
+    "smoothgrad": {"samples": 4},
+    "lime": {"samples": 60},
+    "shap": {"samples": 8},
+    "shap_partition": {"max_evals": 60},
+    "occlusion": {"patch": 10, "stride": 10},
+}
+
+
+def tiny_settings(name: str, modality) -> dict:
+    settings = dict(TINY.get(name, {}))
+    if name == "shap":
+        settings["background"] = np.random.default_rng(0).random((4, *modality.input_shape), dtype=np.float32)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {m.name: build_model(m, seed=3) for m in (HISTO, MAMMO)}
+
+
+def images_for(modality, n=2, seed=0):
+    return np.random.default_rng(seed).random((n, *modality.input_shape), dtype=np.float32)
+
+
+def test_registry_names_and_labels():
+    assert list(METHODS) == ["gradcam", "gradcampp", "ig", "saliency", "smoothgrad", "lime", "shap", "shap_partition", "occlusion"]
+    assert set(METHOD_LABELS) == set(METHODS) and all(METHOD_LABELS.values())
+
+
+@pytest.mark.parametrize("modality", [HISTO, MAMMO], ids=lambda m: m.name)
+@pytest.mark.parametrize("name", list(METHODS))
+def test_every_method_honours_the_contract(models, modality, name):
+    model = models[modality.name]
+    explainer = make_explainer(name, model, **tiny_settings(name, modality))
+    x = images_for(modality)
+    out = explainer.explain(x, np.array([0, 1]))
+    assert len(out) == 2
+    for e, target in zip(out, (0, 1)):
+        assert isinstance(e, Explanation) and e.method == name and e.target == target
+        assert e.attribution.shape == (50, 50) and e.heatmap.shape == (50, 50)
+        assert np.isfinite(e.attribution).all() and np.isfinite(e.heatmap).all()
+        assert e.heatmap.dtype == np.float32 and e.heatmap.min() >= 0 and e.heatmap.max() <= 1
+        assert e.seconds > 0 and e.signed == type(explainer).signed
+        assert e.seed == (0 if explainer.random else None)
+        assert isinstance(e.params, dict)
+    # One image without a batch axis and an int target work too.
+    assert explainer.explain(x[0], 1)[0].attribution.shape == (50, 50)
+
+
+def test_bad_inputs_are_rejected_with_the_value_named(models):
+    explainer = make_explainer("gradcam", models["histo"])
+    with pytest.raises(ValueError, match=r"\(2, 50, 50, 1\)"):
+        explainer.explain(np.zeros((2, 50, 50, 1), np.float32), [0, 0])
+    with pytest.raises(ValueError, match="targets"):
+        explainer.explain(np.zeros((2, 50, 50, 3), np.float32), [0, 5])
+    with pytest.raises(ValueError, match="unknown explanation method 'cam'"):
+        make_explainer("cam", models["histo"])
+    with pytest.raises(ValueError, match="nolayer"):
+        make_explainer("gradcam", models["histo"], layer="nolayer")
+    with pytest.raises(ValueError, match="baseline"):
+        make_explainer("ig", models["histo"], baseline="grey")
+    with pytest.raises(ValueError, match="background"):
+        make_explainer("shap", models["histo"])
+
+
+def test_heatmap_rule_is_shared_and_keeps_sign_out_of_display():
+    a = np.linspace(-2, 1, 2500, dtype=np.float32).reshape(50, 50)
+    h = normalise_heatmap(a)
+    assert h.min() >= 0 and h.max() == 1
+    assert h[0, 0] == 1  # the strongest negative value is as visible as a positive one
+    assert np.isclose(h[0, 0], normalise_heatmap(-a)[0, 0])
+    assert not normalise_heatmap(np.zeros((50, 50))).any()
+
+
+@pytest.mark.parametrize("name", ["lime", "shap", "shap_partition", "smoothgrad"])
+def test_seeded_methods_repeat_exactly(models, name):
+    model = models["histo"]
+    explainer = make_explainer(name, model, **tiny_settings(name, HISTO))
+    x = images_for(HISTO, n=1, seed=5)
+    first = explainer.explain(x, [1])[0].attribution
+    again = make_explainer(name, model, **tiny_settings(name, HISTO)).explain(x, [1])[0].attribution
+    np.testing.assert_array_equal(first, again)
+    if explainer.random:
+        other = explainer.explain(x, [1], seed=7)[0].attribution
+        assert not np.array_equal(first, other), "the seed has no effect"
+
+
+def test_the_callers_model_is_never_modified(models):
+    model = build_model(HISTO, seed=11)
+    x = images_for(HISTO, n=3, seed=2)
+    before_weights = [w.copy() for w in model.get_weights()]
+    before_out = np.asarray(model(x, training=False))
+    activation = model.get_layer("probabilities").activation
+    for name in METHODS:
+        make_explainer(name, model, **tiny_settings(name, HISTO)).explain(x[:1], [0])
+    assert model.get_layer("probabilities").activation is activation
+    for a, b in zip(before_weights, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(np.asarray(model(x, training=False)), before_out, rtol=0, atol=0)
+
+
+# --- same maps as tf-keras-vis ---------------------------------------------------------
+
+
+def _tfkv_score(targets):
+    import tensorflow as tf
+
+    return lambda output: log_odds(output, tf.constant(targets, tf.int32))
+
+
+def test_gradcam_matches_tf_keras_vis(models):
+    from tf_keras_vis.gradcam import Gradcam
+
+    model, x, t = models["histo"], images_for(HISTO, n=3, seed=1), np.array([0, 1, 1], np.int32)
+    ours = np.stack([e.attribution for e in make_explainer("gradcam", model).explain(x, t)])
+    ref = Gradcam(logits_of(model), clone=False)(_tfkv_score(t), x, penultimate_layer="conv4", seek_penultimate_conv_layer=False, normalize_cam=False)
+    np.testing.assert_allclose(ours, ref, rtol=1e-3, atol=1e-4 * float(np.abs(ref).max()))
+
+
+def test_gradcam_plus_plus_matches_tf_keras_vis_up_to_scale(models):
+    from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+
+    model, x, t = models["mammo"], images_for(MAMMO, n=2, seed=4), np.array([1, 0], np.int32)
+    ours = np.stack([e.attribution for e in make_explainer("gradcampp", model).explain(x, t)])
+    ref = np.asarray(GradcamPlusPlus(logits_of(model), clone=False)(_tfkv_score(t), x, penultimate_layer="conv4", seek_penultimate_conv_layer=False, normalize_cam=False))
+    for a, b in zip(ours, ref):
+        np.testing.assert_allclose(a / a.max(), b / b.max(), atol=1e-3)
+
+
+def test_layer_is_selectable(models):
+    e = make_explainer("gradcam", models["histo"], layer="relu3").explain(images_for(HISTO, n=1), [1])[0]
+    assert e.params["layer"] == "relu3" and e.attribution.shape == (50, 50)
+    assert make_explainer("gradcam", models["histo"]).layer == "conv4"  # last conv by default
+
+
+def test_saliency_and_smoothgrad_match_tf_keras_vis(models):
+    from tf_keras_vis.saliency import Saliency
+
+    model, x, t = models["histo"], images_for(HISTO, n=2, seed=6), np.array([1, 0], np.int32)
+    reference = Saliency(logits_of(model), clone=False)
+    ours = np.stack([e.attribution for e in make_explainer("saliency", model).explain(x, t)])
+    np.testing.assert_allclose(ours, reference(_tfkv_score(t), x, normalize_map=False), rtol=1e-4, atol=1e-7)
+
+    ours = np.stack([e.attribution for e in make_explainer("smoothgrad", model, samples=5, seed=9).explain(x, t)])
+    np.random.seed(9)  # tf-keras-vis draws its noise from the global generator
+    ref = reference(_tfkv_score(t), x, smooth_samples=5, smooth_noise=0.2, normalize_map=False)
+    np.testing.assert_allclose(ours, ref, rtol=1e-3, atol=1e-6)
+
+
+# --- Integrated Gradients on the shipped models -------------------------------------------
+
+
+def _completeness_errors(weights_file, modality, inputs):
+    """Relative completeness error of IG with its defaults (blurred baseline, 64 steps)."""
+    from core.predict import Classifier
+
+    classifier = Classifier.load(modality, weights_file)
+    targets = classifier.predict(inputs).argmax(axis=1)
+    explainer = make_explainer("ig", classifier.model)
+    assert explainer.steps == 64 and explainer.baseline == "blurred"
+    explanations = explainer.explain(inputs, targets)
+    for e in explanations:
+        # The reported error is what the map really adds up to.
+        assert np.isclose(e.extras["attribution_sum"], float(e.attribution.sum()), rtol=1e-4, atol=1e-5)
+    return [e.extras["completeness_error"] for e in explanations]
+
+
+def test_ig_completeness_within_2_percent_on_shipped_histo_model(histo_weights, histo_dir):
+    from core.histo_data import find_patches, load_patch
+
+    patient = sorted(d for d in histo_dir.iterdir() if d.is_dir())[0]
+    patches = find_patches(patient)
+    rng = np.random.default_rng(0)
+    chosen = [patches[i] for i in rng.choice(len(patches), 4, replace=False)]
+    inputs = np.stack([load_patch(p.path) for p in chosen]).astype(np.float32)
+    errors = _completeness_errors(histo_weights, "histo", inputs)
+    assert max(errors) < 0.02, errors
+
+
+def test_ig_completeness_within_2_percent_on_shipped_mammo_model(mammo_weights, mammo_dir):
+    from core.decode import load_model_input
+
+    files = sorted((mammo_dir / "roi").glob("*/*.png"))[:6]
+    inputs = np.stack([load_model_input(str(f), "mammo") for f in files])
+    errors = _completeness_errors(mammo_weights, "mammo", inputs)
+    assert max(errors) < 0.02, errors
