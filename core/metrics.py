@@ -33,6 +33,16 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b) if b else float("nan")
 
 
+def operating_point(tn: int, fp: int, fn: int, tp: int) -> dict[str, float]:
+    """Sensitivity, specificity, PPV and NPV from a confusion matrix (NaN when undefined)."""
+    return {
+        "sensitivity": _ratio(tp, tp + fn),
+        "specificity": _ratio(tn, tn + fp),
+        "ppv": _ratio(tp, tp + fp),
+        "npv": _ratio(tn, tn + fn),
+    }
+
+
 def binary_metrics(y_true: np.ndarray, p_positive: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """Accuracy, F1, AUC, balanced accuracy, sensitivity, specificity and precision."""
     y_true = np.asarray(y_true).astype(int)

@@ -292,19 +292,19 @@ def analyse_region(
     if not 1 <= stride <= TILE:
         raise ValueError(f"stride must be between 1 and {TILE} pixels, not {stride}")
     t0 = time.perf_counter()
+    h, w = np.shape(image)[:2]
+    ys, xs = tile_origins(max(h, TILE), stride), tile_origins(max(w, TILE), stride)
+    if len(ys) * len(xs) > MAX_TILES:  # checked before any pixel work
+        raise ImageError(
+            f"At stride {stride} this {w}×{h} image makes {len(ys) * len(xs):,} tiles, over the limit of "
+            f"{MAX_TILES:,}. Use a larger stride or a smaller region."
+        )
     pixels = as_float_rgb(image)
-    h, w = pixels.shape[:2]
     valid = np.ones((h, w), bool) if valid is None else np.asarray(valid, bool)
     if valid.shape != (h, w):
         raise ValueError("valid mask must have the image's height and width")
     pixels, pvalid = _pad_to_tile(pixels, valid)
     H, W = pvalid.shape
-    ys, xs = tile_origins(H, stride), tile_origins(W, stride)
-    if len(ys) * len(xs) > MAX_TILES:
-        raise ImageError(
-            f"At stride {stride} this {w}×{h} image makes {len(ys) * len(xs):,} tiles, over the limit of "
-            f"{MAX_TILES:,}. Use a larger stride or a smaller region."
-        )
     positions = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1).reshape(-1, 2).astype(np.int32)
 
     bg_share = _window_sums(background_pixels(pixels), ys, xs) / float(TILE * TILE)

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.metrics import confusion
+from core.metrics import confusion, operating_point
 from core.paper import BASELINES_NOTE, WHY_THEY_DIFFER, comparison_table
 from pages import shared
 
@@ -72,7 +72,7 @@ else:
     p = np.array([p["probability"] for p in preds], float)
     threshold = st.slider(f"Threshold on P({names[1]})", 0.0, 1.0, 0.5, 0.01, key="threshold")
     tn, fp, fn, tp = confusion(y, p >= threshold)
-    op = shared.operating_point(tn, fp, fn, tp)
+    op = operating_point(tn, fp, fn, tp)
     c1, c2 = st.columns([1, 1])
     fig = shared.matrix_figure(np.array([[tn, fp], [fn, tp]]), [], "", zmin=0, zmax=max(len(y), 1), colorscale="Blues", fmt="d")
     fig.data[0].update(x=[f"predicted {names[0]}", f"predicted {names[1]}"], y=[f"true {names[0]}", f"true {names[1]}"],

@@ -230,8 +230,8 @@ def colour_bar(colorscale: str) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=ramp, x=ramp[0], colorscale=colorscale, zmin=0, zmax=1, showscale=False,
                                hovertemplate="importance %{x:.2f}<extra></extra>"))
     fig.update_yaxes(visible=False)
-    fig.update_xaxes(tickvals=[0, 0.25, 0.5, 0.75, 1], range=[0, 1], title=dict(text="importance: 0 least, 1 most", standoff=2))
-    fig.update_layout(height=85, margin=dict(l=10, r=10, t=5, b=40))
+    fig.update_xaxes(tickvals=[0, 0.25, 0.5, 0.75, 1], range=[0, 1], title=dict(text="importance: 0 least, 1 most", standoff=14))
+    fig.update_layout(height=95, margin=dict(l=10, r=10, t=5, b=55))
     return fig
 
 
@@ -257,19 +257,6 @@ def fmt(value, digits: int = 3, percent: bool = False) -> str:
     if not np.isfinite(v):
         return "–"
     return f"{v:.1%}" if percent else f"{v:.{digits}f}"
-
-
-def operating_point(tn: int, fp: int, fn: int, tp: int) -> dict[str, float]:
-    """Sensitivity, specificity, PPV and NPV from a confusion matrix (NaN when undefined)."""
-    def ratio(a: int, b: int) -> float:
-        return a / b if b else float("nan")
-
-    return {
-        "sensitivity": ratio(tp, tp + fn),
-        "specificity": ratio(tn, tn + fp),
-        "ppv": ratio(tp, tp + fp),
-        "npv": ratio(tn, tn + fn),
-    }
 
 
 def missing_weights_message(modality: str) -> str:

@@ -183,15 +183,18 @@ def test_mammogram_crop_end_to_end(server, page, mammo_dir):
 
 
 @pytest.mark.parametrize(
-    ("nav", "heading", "name"),
-    [("Compare", "Compare methods", "compare"), ("Metrics", "Metrics", "metrics"),
-     ("Gallery", "Gallery", "gallery"), ("Model card / About", "Model card", "about")],
+    ("nav", "heading", "last", "name"),
+    [("Compare", "Compare methods", "Recompute here", "compare"),
+     ("Metrics", "Metrics", "Why the numbers differ.", "metrics"),
+     ("Gallery", "Gallery", "Open in Analyse", "gallery"),
+     ("Model card / About", "Model card", "Software versions", "about")],
 )
-def test_page_renders(server, page, nav, heading, name):
+def test_page_renders(server, page, nav, heading, last, name):
     page.goto(server)
     page.get_by_text("Upload a histopathology patch or a mammogram").wait_for()
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=nav, exact=True).click()
     page.get_by_role("heading", name=heading).first.wait_for()
+    page.get_by_text(last).first.wait_for()  # the page's last element: it ran to the end
     _wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     _screenshot(page, name)

@@ -136,7 +136,7 @@ def test_gradcam_matches_tf_keras_vis(models):
 
     model, x, t = models["histo"], images_for(HISTO, n=3, seed=1), np.array([0, 1, 1], np.int32)
     ours = np.stack([e.attribution for e in make_explainer("gradcam", model).explain(x, t)])
-    ref = Gradcam(logits_of(model), clone=False)(_tfkv_score(t), x, penultimate_layer="conv4", seek_penultimate_conv_layer=False, normalize_cam=False)
+    ref = Gradcam(logits_of(model), clone=False)(_tfkv_score(t), x, penultimate_layer="relu4", seek_penultimate_conv_layer=False, normalize_cam=False)
     np.testing.assert_allclose(ours, ref, rtol=1e-3, atol=1e-4 * float(np.abs(ref).max()))
 
 
@@ -145,7 +145,7 @@ def test_gradcam_plus_plus_matches_tf_keras_vis_up_to_scale(models):
 
     model, x, t = models["mammo"], images_for(MAMMO, n=2, seed=4), np.array([1, 0], np.int32)
     ours = np.stack([e.attribution for e in make_explainer("gradcampp", model).explain(x, t)])
-    ref = np.asarray(GradcamPlusPlus(logits_of(model), clone=False)(_tfkv_score(t), x, penultimate_layer="conv4", seek_penultimate_conv_layer=False, normalize_cam=False))
+    ref = np.asarray(GradcamPlusPlus(logits_of(model), clone=False)(_tfkv_score(t), x, penultimate_layer="relu4", seek_penultimate_conv_layer=False, normalize_cam=False))
     for a, b in zip(ours, ref):
         np.testing.assert_allclose(a / a.max(), b / b.max(), atol=1e-3)
 
@@ -153,7 +153,9 @@ def test_gradcam_plus_plus_matches_tf_keras_vis_up_to_scale(models):
 def test_layer_is_selectable(models):
     e = make_explainer("gradcam", models["histo"], layer="relu3").explain(images_for(HISTO, n=1), [1])[0]
     assert e.params["layer"] == "relu3" and e.attribution.shape == (50, 50)
-    assert make_explainer("gradcam", models["histo"]).layer == "conv4"  # last conv by default
+    # By default the last convolution's feature maps after its batch norm and ReLU.
+    assert make_explainer("gradcam", models["histo"]).layer == "relu4"
+    assert make_explainer("gradcampp", models["mammo"], layer="conv4").explain(images_for(MAMMO, n=1), [0])[0].params["layer"] == "conv4"
 
 
 def test_saliency_and_smoothgrad_match_tf_keras_vis(models):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from core.metrics import binary_metrics, bootstrap_ci, curves, summarise
+from core.metrics import binary_metrics, bootstrap_ci, curves, operating_point, summarise
 
 Y = np.array([0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 1])
 P = np.array([0.1, 0.6, 0.8, 0.4, 0.2, 0.9, 0.3, 0.7, 0.55, 0.45, 0.05, 0.35])
@@ -52,3 +52,8 @@ def test_curves_and_summary():
     assert set(s["ci"]) >= {"auc", "f1", "accuracy", "balanced_accuracy", "sensitivity", "specificity"}
     conf = s["confusion"]
     assert conf["tp"] + conf["fn"] == 6 and conf["tn"] + conf["fp"] == 6
+
+
+def test_operating_point():
+    op = operating_point(tn=8, fp=2, fn=1, tp=4)
+    assert op == {"sensitivity": 0.8, "specificity": 0.8, "ppv": 4 / 6, "npv": 8 / 9}

@@ -137,7 +137,7 @@ def test_bad_stride_and_too_many_tiles():
     with pytest.raises(ValueError):
         analyse_region(tissue(100, 100), None, 51, scorer=red_scorer)
     with pytest.raises(ImageError):
-        analyse_region(np.zeros((5000, 5000, 3), np.uint8), None, 1, scorer=red_scorer)
+        analyse_region(np.zeros((5000, 5000, 3), np.uint8), None, 1, scorer=red_scorer)  # 25 M tiles
 
 
 def test_tile_image_pads_past_the_edge():
