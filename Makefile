@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench chromium
+.PHONY: run test test-fast bench chromium results
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m venv $(VENV)
@@ -31,3 +31,13 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/explain.py
 	$(BIN)/python bench/region.py
+
+# Recompute every derived result committed beside the weights (eval, compare, region)
+# from the data sets; the README's figures are what these commands print.
+DATA ?= ../shared/data
+results: $(STAMP)
+	$(BIN)/python -m core.evaluate --modality histo --data $(DATA)/histo/IDC_regular_ps50_idx5 --save
+	$(BIN)/python -m core.evaluate --modality mammo --data $(DATA)/mammo/mini_mias --save
+	$(BIN)/python -m core.compare --modality histo --data $(DATA)/histo/IDC_regular_ps50_idx5 --n 20 --sanity-images 2
+	$(BIN)/python -m core.compare --modality mammo --data $(DATA)/mammo/mini_mias --n 20 --sanity-images 2
+	for p in 8950 9124; do $(BIN)/python -m core.region --mosaic $(DATA)/histo/IDC_regular_ps50_idx5/$$p --json; done

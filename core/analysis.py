@@ -43,8 +43,11 @@ class CaseAnalysis:
     seed: int
 
 
-def resolve_methods(names: Sequence[str] | str) -> tuple[str, ...]:
-    """Method names in display order, with aliases expanded and duplicates dropped.
+def resolve_methods(names: Sequence[str] | str, aliases: bool = False) -> tuple[str, ...]:
+    """Method names in display order, duplicates dropped.
+
+    With ``aliases`` (the command lines), "shap" stands for both SHAP explainers; elsewhere
+    every name means exactly one method.
 
     Raises:
         ValueError: an unknown name.
@@ -53,7 +56,7 @@ def resolve_methods(names: Sequence[str] | str) -> tuple[str, ...]:
         names = [n.strip() for n in names.split(",") if n.strip()]
     wanted: list[str] = []
     for name in names:
-        if name in ALIASES:
+        if aliases and name in ALIASES:
             wanted.extend(ALIASES[name])
         elif name in METHODS:
             wanted.append(name)

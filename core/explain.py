@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> dict:
     from .model_card import weights_path
     from .predict import Classifier
 
-    methods = resolve_methods(args.methods)
+    methods = resolve_methods(args.methods, aliases=True)
     x = load_model_input(args.image, args.modality)
     classifier = Classifier.load(args.modality, args.weights)
     background = None

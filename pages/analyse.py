@@ -172,12 +172,6 @@ with c3:
 
 # --- explanations -----------------------------------------------------------------------
 labels = shared.method_labels()
-try:
-    import core.analysis  # noqa: F401
-except ImportError:
-    st.info("The explanation engine is not installed, so only the prediction is shown.")
-    st.stop()
-
 st.subheader("Explanations")
 s1, s2, s3 = st.columns([3, 1, 1])
 with s1:
@@ -206,23 +200,7 @@ st.caption(
     "(most important). Deletion AUC: lower is better; insertion AUC: higher is better."
 )
 st.plotly_chart(shared.colour_bar(colormap), key="colour_bar", config={"displayModeBar": False})
-per_row = 4
-items = list(analysis.methods.items())
-for start in range(0, len(items), per_row):
-    cols = st.columns(per_row)
-    for col, (name, result) in zip(cols, items[start : start + per_row]):
-        e = result.explanation
-        with col, st.container(border=True):
-            st.markdown(f"**{labels.get(name, name)}**")
-            st.plotly_chart(
-                shared.overlay_figure(model_input, e.heatmap, opacity, colormap, show_scale=False, height=220),
-                key=f"tile_{name}", config={"displayModeBar": False},
-            )
-            st.caption(
-                f"{e.seconds:.2f} s · deletion AUC {shared.fmt(result.deletion_auc)} "
-                f"(random {shared.fmt(result.random_deletion_auc)}) · insertion AUC "
-                f"{shared.fmt(result.insertion_auc)} (random {shared.fmt(result.random_insertion_auc)})"
-            )
+shared.explanation_grid(analysis, model_input, opacity, colormap, key_prefix="tile")
 
 if len(methods) > 1 and analysis.agreement is not None:
     st.subheader("Agreement between methods")

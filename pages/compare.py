@@ -33,6 +33,12 @@ else:
         f"{result.get('n_images')} images from {result.get('part', 'the test set')}, seed {result.get('seed')}, "
         f"computed {result.get('created', '')}. Recompute with `{command}`."
     )
+    if modality == "mammo":
+        st.warning(
+            "Small data set: these are the mammography model's maps on a handful of lesions, from a model that "
+            "is close to chance on unseen women; faithfulness scores of a weak model say little about the methods.",
+            icon=":material/warning:",
+        )
     per = result.get("per_method", {})
 
     st.subheader("Faithfulness")

@@ -32,6 +32,13 @@ st.caption(
     f"{tm.get('n', '–')} test images from {tm.get('n_patients', '–')} patients ({tm.get('n_positive', '–')} {names[1]}), "
     f"{split.get('protocol', '')} split; 95% intervals by bootstrap over patients; threshold 0.5."
 )
+if modality == "mammo":
+    st.warning(
+        f"Small data set: the mammography model learned from {card.get('data', {}).get('n_images', '–')} lesion crops and is "
+        f"tested on {tm.get('n', '–')} lesions, so every figure below is uncertain; read the intervals and the "
+        "cross-validation, not the point values.",
+        icon=":material/warning:",
+    )
 headline = [("accuracy", "Accuracy"), ("f1", "F1"), ("auc", "AUC"), ("balanced_accuracy", "Balanced accuracy"),
             ("sensitivity", "Sensitivity"), ("specificity", "Specificity"), ("precision", "Precision (PPV)")]
 cols = st.columns(len(headline))

@@ -240,20 +240,4 @@ st.caption(
     f"Every map explains the predicted class ({analysis.prediction.label}) of this tile on one scale, 0 (least) "
     "to 1 (most important). Deletion AUC: lower is better; insertion AUC: higher is better."
 )
-per_row = 4
-items = list(analysis.methods.items())
-for start in range(0, len(items), per_row):
-    cols = st.columns(per_row)
-    for col, (name, res) in zip(cols, items[start : start + per_row]):
-        e = res.explanation
-        with col, st.container(border=True):
-            st.markdown(f"**{labels.get(name, name)}**")
-            st.plotly_chart(
-                shared.overlay_figure(model_input, e.heatmap, 0.5, colormap, height=220),
-                key=f"region_tile_{name}", config={"displayModeBar": False},
-            )
-            st.caption(
-                f"{e.seconds:.2f} s · deletion AUC {shared.fmt(res.deletion_auc)} (random "
-                f"{shared.fmt(res.random_deletion_auc)}) · insertion AUC {shared.fmt(res.insertion_auc)} "
-                f"(random {shared.fmt(res.random_insertion_auc)})"
-            )
+shared.explanation_grid(analysis, model_input, 0.5, colormap, key_prefix="region_tile")

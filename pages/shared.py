@@ -23,17 +23,6 @@ from core.model_card import eval_path, read_card, read_json, weights_path
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST_METHODS = ("gradcam", "gradcampp", "ig", "saliency")
-FALLBACK_LABELS = {
-    "gradcam": "Grad-CAM",
-    "gradcampp": "Grad-CAM++",
-    "ig": "Integrated Gradients",
-    "saliency": "Saliency",
-    "smoothgrad": "SmoothGrad",
-    "lime": "LIME",
-    "shap": "SHAP (gradient)",
-    "shap_partition": "SHAP (partition)",
-    "occlusion": "Occlusion",
-}
 ACCENT = "#0b6e82"
 
 
@@ -120,13 +109,10 @@ def load_compare(modality: str, _mtime: float = 0.0) -> dict | None:
 
 
 def method_labels() -> dict[str, str]:
-    """Method name → display label, from the explanation engine when it is installed."""
-    try:
-        from core.explainers import METHOD_LABELS, METHODS
+    """Method name → display label, in the engine's order."""
+    from core.explainers import METHOD_LABELS, METHODS
 
-        return {name: METHOD_LABELS.get(name, name) for name in METHODS}
-    except ImportError:
-        return dict(FALLBACK_LABELS)
+    return {name: METHOD_LABELS.get(name, name) for name in METHODS}
 
 
 def image_digest(data: bytes) -> str:
@@ -222,6 +208,27 @@ def overlay_figure(base: np.ndarray, heatmap: np.ndarray | None, opacity: float,
     fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=28 if title else 0, b=0), title=title)
     return fig
+
+
+def explanation_grid(analysis, model_input: np.ndarray, opacity: float, colorscale: str, key_prefix: str, per_row: int = 4) -> None:
+    """The maps of a ``CaseAnalysis`` side by side, each with its seconds and faithfulness."""
+    labels = method_labels()
+    items = list(analysis.methods.items())
+    for start in range(0, len(items), per_row):
+        cols = st.columns(per_row)
+        for col, (name, result) in zip(cols, items[start : start + per_row]):
+            e = result.explanation
+            with col, st.container(border=True):
+                st.markdown(f"**{labels.get(name, name)}**")
+                st.plotly_chart(
+                    overlay_figure(model_input, e.heatmap, opacity, colorscale, show_scale=False, height=220),
+                    key=f"{key_prefix}_{name}", config={"displayModeBar": False},
+                )
+                st.caption(
+                    f"{e.seconds:.2f} s · deletion AUC {fmt(result.deletion_auc)} "
+                    f"(random {fmt(result.random_deletion_auc)}) · insertion AUC "
+                    f"{fmt(result.insertion_auc)} (random {fmt(result.random_insertion_auc)})"
+                )
 
 
 def colour_bar(colorscale: str) -> go.Figure:

@@ -184,7 +184,8 @@ def test_mammogram_crop_end_to_end(server, page, mammo_dir):
 
 @pytest.mark.parametrize(
     ("nav", "heading", "last", "name"),
-    [("Compare", "Compare methods", "Recompute here", "compare"),
+    [("Region", "Region analysis", "Every map explains the predicted class", "region"),
+     ("Compare", "Compare methods", "Recompute here", "compare"),
      ("Metrics", "Metrics", "Why the numbers differ.", "metrics"),
      ("Gallery", "Gallery", "Open in Analyse", "gallery"),
      ("Model card / About", "Model card", "Software versions", "about")],

@@ -169,7 +169,8 @@ def test_analyse_scores_every_method_and_compares_them(classifier, background):
 
 
 def test_method_aliases():
-    assert resolve_methods("shap,gradcam") == ("gradcam", "shap", "shap_partition")
+    assert resolve_methods("shap,gradcam", aliases=True) == ("gradcam", "shap", "shap_partition")
+    assert resolve_methods(["shap", "gradcam"]) == ("gradcam", "shap")
     with pytest.raises(ValueError, match="unknown"):
         resolve_methods(["gradcam", "nope"])
 
