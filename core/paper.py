@@ -99,4 +99,58 @@ def comparison_table(modality: str, card: dict | None) -> list[TableRow]:
     return [PAPER_CLAIMED[modality], *measured_rows(modality, card or {})]
 
 
-__all__ = ["BASELINES_NOTE", "PAPER_CLAIMED", "PAPER_SOURCE", "TableRow", "WHY_THEY_DIFFER", "comparison_table", "measured_rows"]
+def markdown_table(cards: dict[str, dict | None]) -> str:
+    """The comparison for every modality as one Markdown table (what the README shows)."""
+    lines = [
+        "| modality | model | split | test images | accuracy | F1 | AUC | balanced accuracy | AUC 95% CI |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+
+    def pct(v: float | None) -> str:
+        return "–" if v is None else f"{100 * v:.1f}%"
+
+    for modality, card in cards.items():
+        card = card or {}
+        metrics = {"patient-disjoint split": card.get("test_metrics") or {},
+                   "paper's random patch split": (card.get("paper_protocol") or {}).get("test_metrics") or {}}
+        for row in comparison_table(modality, card):
+            m = metrics.get(row.protocol, {})
+            ci = m.get("ci", {}).get("auc")
+            lines.append(
+                f"| {modality} | {row.model} | {row.protocol} | {row.n_test if row.n_test is not None else '–'} | "
+                f"{pct(row.accuracy)} | {pct(row.f1)} | {'–' if row.auc is None else f'{row.auc:.3f}'} | "
+                f"{pct(m.get('balanced_accuracy'))} | {f'{ci[0]:.3f}–{ci[1]:.3f}' if ci else '–'} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """``python -m core.paper``: print the comparison table from the shipped model cards."""
+    from .errors import WeightsError
+    from .model_card import read_card, weights_path
+
+    cards = {}
+    for modality in PAPER_CLAIMED:
+        try:
+            cards[modality] = read_card(weights_path(modality))
+        except WeightsError:
+            cards[modality] = None
+    print(markdown_table(cards))
+    for modality, card in cards.items():
+        cv = (card or {}).get("cross_validation")
+        if cv:
+            ms, pooled = cv["mean_sd"], cv["pooled_out_of_fold"]
+            print(
+                f"\n{modality}: {cv['folds']}-fold cross-validation grouped by patient ({pooled['n']} images): "
+                + ", ".join(f"{k} {ms[k]['mean']:.3f} ± {ms[k]['sd']:.3f}" for k in ("auc", "balanced_accuracy", "f1", "accuracy"))
+                + f" (mean ± sd over folds); pooled out-of-fold AUC {pooled['auc']:.3f} "
+                f"(95% CI {pooled['ci']['auc'][0]:.3f}–{pooled['ci']['auc'][1]:.3f})"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["BASELINES_NOTE", "PAPER_CLAIMED", "PAPER_SOURCE", "TableRow", "WHY_THEY_DIFFER", "comparison_table", "markdown_table", "measured_rows"]

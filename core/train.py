@@ -236,6 +236,12 @@ def train(
             "seed": split.seed,
             "test_fraction": 0.2,
             "held_out": list(split.held_out),
+            "held_out_note": (
+                "patients placed in the test part on purpose (--hold-out), e.g. complete slides kept "
+                "unseen so that region analysis can be checked on whole slides"
+                if split.held_out
+                else ""
+            ),
             "patients": split.patients(data.groups),
             "counts": {part: int(len(getattr(split, part))) for part in ("train", "val", "test")},
         },

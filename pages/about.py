@@ -73,6 +73,11 @@ for name in shared.modality_names():
         if split.get("protocol") == "patient"
         else f"**Split** — {split.get('protocol', '')}."
     )
+    if split.get("held_out"):
+        st.markdown(
+            f"**Held out** — patients {', '.join(split['held_out'])} were put in the test part on purpose: their "
+            "slides are complete in the data set, so the Region page can check the model on whole slides it never saw."
+        )
     st.markdown(
         f"**Training** — {hp.get('epochs', '–')} epochs at most, batch size "
         f"{' → '.join(str(b) for b in hp.get('batch_size_schedule', []))}, {hp.get('optimizer', '')} "
