@@ -55,8 +55,8 @@ class IntegratedGradients(WhiteBoxExplainer):
         steps: int = 64,
         batch_size: int = 128,
         seed: int = 0,
-        tolerance: float = 0.01,
-        max_steps: int = 1024,
+        tolerance: float = 0.02,
+        max_steps: int = 256,
     ):
         """
         Args:
@@ -67,8 +67,8 @@ class IntegratedGradients(WhiteBoxExplainer):
             batch_size: path points per gradient call. Defaults to 128.
             seed: unused (the method is deterministic).
             tolerance: completeness error above which an image is integrated again with
-                4× the points. Defaults to 0.01.
-            max_steps: the most points used for one image. Defaults to 1024.
+                4× the points. Defaults to 0.02.
+            max_steps: the most points used for one image. Defaults to 256.
 
         Raises:
             ValueError: unknown baseline, or steps/batch_size below 1.
