@@ -56,8 +56,8 @@ class LabelledSet:
         }
 
 
-def load_histo(root: str | os.PathLike) -> LabelledSet:
-    patches = find_patches(root)
+def load_histo(root: str | os.PathLike, skip_patients: frozenset[str] = frozenset()) -> LabelledSet:
+    patches = [p for p in find_patches(root) if p.patient not in skip_patients]
     return LabelledSet(
         HISTO,
         load_patches(patches),
@@ -68,8 +68,8 @@ def load_histo(root: str | os.PathLike) -> LabelledSet:
     )
 
 
-def load_mammo(root: str | os.PathLike, source: str = "auto") -> LabelledSet:
-    lesions = find_mammo_lesions(root, source)
+def load_mammo(root: str | os.PathLike, source: str = "auto", skip_patients: frozenset[str] = frozenset()) -> LabelledSet:
+    lesions = [lesion for lesion in find_mammo_lesions(root, source) if lesion.patient not in skip_patients]
     regions = [lesion_region(lesion) for lesion in lesions]
     x = np.stack([to_model_input(r, MAMMO) for r in regions])
     return LabelledSet(
@@ -85,9 +85,12 @@ def load_mammo(root: str | os.PathLike, source: str = "auto") -> LabelledSet:
     )
 
 
-def load_labelled(modality: str, root: str | os.PathLike, mammo_source: str = "auto") -> LabelledSet:
+def load_labelled(
+    modality: str, root: str | os.PathLike, mammo_source: str = "auto", skip_patients: frozenset[str] = frozenset()
+) -> LabelledSet:
+    """Every labelled image under ``root``; images of ``skip_patients`` are never decoded."""
     if modality == "histo":
-        return load_histo(root)
+        return load_histo(root, skip_patients)
     if modality == "mammo":
-        return load_mammo(root, mammo_source)
+        return load_mammo(root, mammo_source, skip_patients)
     raise ValueError(f"unknown modality {modality!r}")

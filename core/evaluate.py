@@ -64,17 +64,24 @@ def eval_record(data: LabelledSet, p: np.ndarray, card: dict, part: str) -> dict
     }
 
 
+def _count_images(modality: str, data_dir: str, mammo_source: str) -> int:
+    """How many labelled images the folder holds (names only, nothing decoded)."""
+    if modality == "histo":
+        from .histo_data import find_patches
+
+        return len(find_patches(data_dir))
+    from .mammo_data import find_mammo_lesions
+
+    return len(find_mammo_lesions(data_dir, mammo_source))
+
+
 def evaluate(modality: str, data_dir: str, weights_file: str | None = None, include_training: bool = False, mammo_source: str = "auto") -> tuple[dict, dict]:
     from .predict import Classifier
 
     clf = Classifier.load(modality, weights_file)
-    data = load_labelled(modality, data_dir, mammo_source)
-    excluded = 0
-    seen = seen_patients(clf.card)
-    if seen and not include_training:
-        keep = np.array([g not in seen for g in data.groups.tolist()])
-        excluded = int((~keep).sum())
-        data = data.subset(np.flatnonzero(keep))
+    seen = frozenset() if include_training else frozenset(seen_patients(clf.card))
+    data = load_labelled(modality, data_dir, mammo_source, skip_patients=seen)
+    excluded = _count_images(modality, data_dir, mammo_source) - len(data) if seen else 0
     if len(data) == 0:
         raise BreastXAIError(
             f"All {excluded} images under '{data_dir}' belong to patients the model was trained on; "
