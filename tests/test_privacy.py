@@ -217,6 +217,9 @@ def test_decoding_logs_and_warns_nothing_identifying(caplog, capfd):
 def test_streamlit_config_turns_telemetry_off():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["browser"]["gatherUsageStats"] is False
+    # Without a named address, `streamlit run` asks an outside service for the machine's
+    # external IP at start-up (streamlit.web.bootstrap prints it as "External URL").
+    assert config["browser"]["serverAddress"] == "localhost"
 
 
 # --- no outbound connection from the app ------------------------------------------------
