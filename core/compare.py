@@ -42,32 +42,14 @@ def _pick(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 def test_images(modality: str, data_dir: str | Path, card: dict, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(inputs (n,50,50,C), labels (n,), ids) from the card's test patients."""
-    from .decode import to_model_input
+    from .datasets import load_labelled
 
     test_patients = set(card.get("split", {}).get("patients", {}).get("test", []))
-    if modality == "histo":
-        from .histo_data import find_patches, load_patches
-
-        items = find_patches(data_dir)
-        if test_patients:
-            items = [p for p in items if p.patient in test_patients]
-        if not items:
-            raise DataError(f"None of the model's test patients has patches under '{data_dir}'.")
-        idx = _pick(np.array([p.label for p in items]), n, seed)
-        chosen = [items[i] for i in idx]
-        return load_patches(chosen), np.array([p.label for p in chosen]), [p.id for p in chosen]
-    from .mammo_data import find_mammo_lesions, lesion_region
-
-    lesions = find_mammo_lesions(data_dir)
-    if test_patients:
-        lesions = [x for x in lesions if x.patient in test_patients]
-    if not lesions:
-        raise DataError(f"None of the model's test patients has lesions under '{data_dir}'.")
-    idx = _pick(np.array([x.label for x in lesions]), n, seed)
-    chosen = [lesions[i] for i in idx]
-    m = get_modality(modality)
-    x = np.stack([to_model_input(lesion_region(les), m) for les in chosen])
-    return x, np.array([les.label for les in chosen]), [les.id for les in chosen]
+    data = load_labelled(modality, data_dir, keep=(lambda p: p in test_patients) if test_patients else None)
+    if len(data) == 0:
+        raise DataError(f"None of the model's test patients has images under '{data_dir}'.")
+    idx = _pick(data.y, n, seed)
+    return data.x[idx], data.y[idx], data.ids[idx].tolist()
 
 
 def _jsonable(value):

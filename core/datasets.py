@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from .modality import HISTO, MAMMO, Modality
 
 
 JITTER_SIZE = 80
+PatientFilter = Callable[[str], bool] | None
 
 
 @dataclass
@@ -56,8 +58,8 @@ class LabelledSet:
         }
 
 
-def load_histo(root: str | os.PathLike, skip_patients: frozenset[str] = frozenset()) -> LabelledSet:
-    patches = [p for p in find_patches(root) if p.patient not in skip_patients]
+def load_histo(root: str | os.PathLike, keep: PatientFilter = None) -> LabelledSet:
+    patches = [p for p in find_patches(root) if keep is None or keep(p.patient)]
     return LabelledSet(
         HISTO,
         load_patches(patches),
@@ -68,10 +70,10 @@ def load_histo(root: str | os.PathLike, skip_patients: frozenset[str] = frozense
     )
 
 
-def load_mammo(root: str | os.PathLike, source: str = "auto", skip_patients: frozenset[str] = frozenset()) -> LabelledSet:
-    lesions = [lesion for lesion in find_mammo_lesions(root, source) if lesion.patient not in skip_patients]
+def load_mammo(root: str | os.PathLike, source: str = "auto", keep: PatientFilter = None) -> LabelledSet:
+    lesions = [lesion for lesion in find_mammo_lesions(root, source) if keep is None or keep(lesion.patient)]
     regions = [lesion_region(lesion) for lesion in lesions]
-    x = np.stack([to_model_input(r, MAMMO) for r in regions])
+    x = np.stack([to_model_input(r, MAMMO) for r in regions]) if regions else np.zeros((0, *MAMMO.input_shape), np.float32)
     return LabelledSet(
         MAMMO,
         x,
@@ -86,11 +88,11 @@ def load_mammo(root: str | os.PathLike, source: str = "auto", skip_patients: fro
 
 
 def load_labelled(
-    modality: str, root: str | os.PathLike, mammo_source: str = "auto", skip_patients: frozenset[str] = frozenset()
+    modality: str, root: str | os.PathLike, mammo_source: str = "auto", keep: PatientFilter = None
 ) -> LabelledSet:
-    """Every labelled image under ``root``; images of ``skip_patients`` are never decoded."""
+    """Every labelled image under ``root`` whose patient ``keep`` accepts (others are never decoded)."""
     if modality == "histo":
-        return load_histo(root, skip_patients)
+        return load_histo(root, keep)
     if modality == "mammo":
-        return load_mammo(root, mammo_source, skip_patients)
+        return load_mammo(root, mammo_source, keep)
     raise ValueError(f"unknown modality {modality!r}")

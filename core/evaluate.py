@@ -79,8 +79,8 @@ def evaluate(modality: str, data_dir: str, weights_file: str | None = None, incl
     from .predict import Classifier
 
     clf = Classifier.load(modality, weights_file)
-    seen = frozenset() if include_training else frozenset(seen_patients(clf.card))
-    data = load_labelled(modality, data_dir, mammo_source, skip_patients=seen)
+    seen = set() if include_training else seen_patients(clf.card)
+    data = load_labelled(modality, data_dir, mammo_source, keep=lambda patient: patient not in seen)
     excluded = _count_images(modality, data_dir, mammo_source) - len(data) if seen else 0
     if len(data) == 0:
         raise BreastXAIError(

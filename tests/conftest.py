@@ -19,10 +19,11 @@ CBIS_DIR = DATA / "mammo" / "cbis_ddsm_csv"
 WEIGHTS = ROOT / "weights"
 
 
-def _need(path: Path) -> Path:
+def need(path: Path, message: str | None = None) -> Path:
+    """``path`` if it exists; else skip with ``message``, or fail in CI."""
     if path.exists():
         return path
-    message = f"data set not found at {path} (set BREASTXAI_DATA or place ../shared/data beside the repo)"
+    message = message or f"data set not found at {path} (set BREASTXAI_DATA or place ../shared/data beside the repo)"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
@@ -30,27 +31,22 @@ def _need(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def histo_dir() -> Path:
-    return _need(HISTO_DIR)
+    return need(HISTO_DIR)
 
 
 @pytest.fixture(scope="session")
 def mammo_dir() -> Path:
-    return _need(MAMMO_DIR)
+    return need(MAMMO_DIR)
 
 
 @pytest.fixture(scope="session")
 def cbis_dir() -> Path:
-    return _need(CBIS_DIR)
+    return need(CBIS_DIR)
 
 
 def _weights(modality: str) -> Path:
     path = WEIGHTS / f"{modality}.keras"
-    if not path.exists():
-        message = f"shipped weights {path.name} not found in weights/"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return need(path, f"shipped weights {path.name} not found in weights/")
 
 
 @pytest.fixture(scope="session")

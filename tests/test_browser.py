@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, ROOT
+from conftest import DATA, ROOT, need
 
 pytestmark = pytest.mark.browser
 
@@ -36,12 +36,7 @@ def _free_port() -> int:
 
 
 def _need_chromium() -> str:
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    return str(need(Path(CHROMIUM), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"))
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import DATA, ROOT
+from conftest import DATA, ROOT, need
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -23,13 +23,7 @@ def test_eight_concurrent_sessions_each_see_their_own_result(histo_weights, mamm
     sys.path.insert(0, str(ROOT / "bench"))
     import load
 
-    if not load.Path(load.CHROMIUM).exists():
-        import os
-
-        message = f"Chromium not found at {load.CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    need(load.Path(load.CHROMIUM), f"Chromium not found at {load.CHROMIUM} (apt-get install chromium)")
     result = load.run(sessions=SESSIONS, data=str(DATA), which="all", timeout_s=2400)
     with capsys.disabled():
         print("\n" + load.format_report(result))
