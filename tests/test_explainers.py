@@ -209,3 +209,29 @@ def test_ig_completeness_within_2_percent_on_shipped_mammo_model(mammo_weights, 
     inputs = np.stack([load_model_input(str(f), "mammo") for f in files])
     errors = _completeness_errors(mammo_weights, "mammo", inputs)
     assert max(errors) < 0.02, errors
+
+
+def test_ig_refinement_is_the_trapezoid_rule_on_twice_and_four_times_the_cells(models):
+    """Nested refinement reuses the midpoint gradients: it must equal the plain rules."""
+    model = models["histo"]
+    x = images_for(HISTO, n=1, seed=4)
+    target = np.array([1])
+    ig = make_explainer("ig", model, steps=8, tolerance=0.0, max_steps=32, baseline="black")
+    out = ig.explain(x, target)[0]
+    assert out.extras["steps"] == 8 + 9 + 16  # midpoints, cell edges, then the new midpoints
+    baseline = np.zeros_like(x)
+    direct = ig._path_sum(x, baseline, target, *ig._edges(32))  # trapezoid on 32 cells
+    expected = (x * direct).sum(axis=-1)[0]
+    np.testing.assert_allclose(out.attribution, expected, rtol=1e-4, atol=1e-6)
+
+    once = make_explainer("ig", model, steps=8, tolerance=0.0, max_steps=16, baseline="black").explain(x, target)[0]
+    assert once.extras["steps"] == 17
+    direct16 = (x * ig._path_sum(x, baseline, target, *ig._edges(16))).sum(axis=-1)[0]
+    np.testing.assert_allclose(once.attribution, direct16, rtol=1e-4, atol=1e-6)
+
+
+def test_ig_refines_only_when_completeness_misses_the_tolerance(models):
+    model = models["histo"]
+    x = images_for(HISTO, n=2, seed=5)
+    loose = make_explainer("ig", model, steps=8, tolerance=10.0).explain(x, np.array([0, 1]))
+    assert all(e.extras["steps"] == 8 for e in loose)
