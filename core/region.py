@@ -178,18 +178,24 @@ def as_float_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def background_pixels(image: np.ndarray) -> np.ndarray:
-    """(H, W) bool: bright and colourless (glass) or nearly black (padding)."""
-    mx = image.max(axis=2)
-    mn = image.min(axis=2)
-    mean = image.mean(axis=2)
-    sat = (mx - mn) / np.maximum(mx, 1e-6)
-    return ((mean > BRIGHT) & (sat < PALE)) | (mean < DARK)
+    """(H, W) bool: bright and colourless (glass) or nearly black (padding).
+
+    Colourless means a saturation ``(max − min) / max`` under ``PALE``, tested as
+    ``max − min < PALE · max`` on channel planes: no division and no reduction over the
+    short colour axis, which NumPy does slowly.
+    """
+    r, g, b = image[..., 0], image[..., 1], image[..., 2]
+    mx = np.maximum(np.maximum(r, g), b)
+    mn = np.minimum(np.minimum(r, g), b)
+    mean = (r + g + b) / 3.0
+    return ((mean > BRIGHT) & (mx - mn < PALE * np.maximum(mx, 1e-6))) | (mean < DARK)
 
 
 def _window_sums(mask: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     """Sum of ``mask`` over every TILE×TILE window at (ys × xs), via a summed-area table."""
-    sat = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), np.int64)
-    sat[1:, 1:] = np.cumsum(np.cumsum(mask, axis=0, dtype=np.int64), axis=1)
+    # int32 holds any count here: images are limited to 40 M pixels (core.decode).
+    sat = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), np.int32)
+    np.cumsum(np.cumsum(mask, axis=0, dtype=np.int32), axis=1, out=sat[1:, 1:])
     y0, x0 = ys[:, None], xs[None, :]
     return (sat[y0 + TILE, x0 + TILE] - sat[y0, x0 + TILE] - sat[y0 + TILE, x0] + sat[y0, x0]).ravel()
 
