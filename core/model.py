@@ -5,7 +5,10 @@ pooling), Dense + ReLU + Dropout and a 2-way softmax. Layers are named so that t
 explanation code can find them: :data:`LAST_CONV_LAYER` is the last convolution and
 :data:`LOGITS_LAYER` the dense layer whose output goes into the softmax.
 
-About 20 MFLOPs per 50×50 input, so a 2-core CPU scores a few thousand tiles a second.
+The first block has 16 filters: it runs at full 50×50 resolution, so its width sets most of
+the cost (about 19 MFLOPs per input in all, against 27 with 32 filters there) while the
+late blocks, at 12×12 and 6×6, carry the capacity. ``bench/region.py`` prints the tiles per
+second this gives on the machine at hand.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from keras import layers
 
 from .modality import Modality
 
-FILTERS = (32, 32, 64, 128)
+FILTERS = (16, 32, 64, 128)
 DENSE_UNITS = 128
 DROPOUT = 0.5
 LAST_CONV_LAYER = f"conv{len(FILTERS)}"

@@ -93,6 +93,11 @@ def fit(train: LabelledSet, val: LabelledSet, config: TrainConfig, verbose: int 
         cb.on_train_begin()
     rng = np.random.default_rng(config.seed)
     weights = class_weights(train.y) if config.class_weighting == "balanced" else None
+    # The validation loss is weighted like the training loss, so that early stopping and the
+    # learning-rate schedule watch the objective being optimised, not one that favours the
+    # majority class.
+    val_weights = np.array([weights[int(c)] for c in val.y], np.float32) if weights else None
+    validation = (val.x, val.y, val_weights) if weights else (val.x, val.y)
     history: dict[str, list[float]] = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "batch_size", "seconds")}
     for epoch in range(config.epochs):
         start = time.perf_counter()
@@ -105,7 +110,7 @@ def fit(train: LabelledSet, val: LabelledSet, config: TrainConfig, verbose: int 
             epochs=1,
             shuffle=True,
             class_weight=weights,
-            validation_data=(val.x, val.y),
+            validation_data=validation,
             verbose=verbose if sys.stdout.isatty() else 0,
         )
         logs = {k: float(v[-1]) for k, v in result.history.items()}
@@ -252,6 +257,7 @@ def train(
             "learning_rate": config.learning_rate,
             "reduce_lr_on_plateau": {"factor": config.reduce_lr_factor, "patience": config.reduce_lr_patience, "min_lr": config.min_learning_rate},
             "early_stopping": {"monitor": "val_loss", "patience": config.early_stopping_patience, "restore_best_weights": True},
+            "validation_loss": "weighted with the training class weights" if config.class_weighting == "balanced" else "unweighted",
             "class_weight": class_weights(train_set.y),
             "augmentation": "flips and 90° rotations; " + ("H&E colour jitter" if modality == "histo" else "crop jitter around the lesion, gamma"),
             "augmented_copies_per_epoch": config.repeats,
