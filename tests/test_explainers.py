@@ -14,6 +14,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
+from conftest import need
 from core.explainers import METHOD_LABELS, METHODS, Explanation, make_explainer, normalise_heatmap
 from core.explainers.base import log_odds, logits_of
 from core.modality import HISTO, MAMMO
@@ -235,3 +236,17 @@ def test_ig_refines_only_when_completeness_misses_the_tolerance(models):
     x = images_for(HISTO, n=2, seed=5)
     loose = make_explainer("ig", model, steps=8, tolerance=10.0).explain(x, np.array([0, 1]))
     assert all(e.extras["steps"] == 8 for e in loose)
+
+
+def test_ig_refines_a_patch_whose_score_barely_moves_until_complete(histo_weights, histo_dir):
+    """Δz is tiny on this patch (with the shipped weights), so 64 points are far from enough."""
+    from core.histo_data import load_patch
+    from core.predict import Classifier
+
+    path = histo_dir / "10253" / "0" / "10253_idx5_x551_y1301_class0.png"
+    need(path, "the IDC patch 10253_idx5_x551_y1301_class0.png")
+    classifier = Classifier.load("histo", histo_weights)
+    x = load_patch(str(path)).astype(np.float32)[None]
+    target = classifier.predict(x).argmax(axis=1)
+    out = make_explainer("ig", classifier.model).explain(x, target)[0]
+    assert out.extras["completeness_error"] < 0.02, out.extras

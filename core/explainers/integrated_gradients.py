@@ -60,7 +60,7 @@ class IntegratedGradients(WhiteBoxExplainer):
         batch_size: int = 128,
         seed: int = 0,
         tolerance: float = 0.02,
-        max_steps: int = 256,
+        max_steps: int = 1024,
     ):
         """
         Args:
@@ -72,7 +72,9 @@ class IntegratedGradients(WhiteBoxExplainer):
             seed: unused (the method is deterministic).
             tolerance: completeness error above which an image is refined by doubling
                 the number of cells (nested, see the module docstring). Defaults to 0.02.
-            max_steps: the most cells the path of one image is cut into. Defaults to 256.
+            max_steps: the most cells the path of one image is cut into. Defaults to 1024:
+                an image whose log-odds barely differ from its baseline's has a tiny
+                denominator in the completeness error and may need that many.
 
         Raises:
             ValueError: unknown baseline, or steps/batch_size below 1.
@@ -125,7 +127,10 @@ class IntegratedGradients(WhiteBoxExplainer):
             a = alpha_all[start : start + self.batch_size, None, None, None]
             points = baselines[idx] + a * (images[idx] - baselines[idx])
             grads = self._gradients(points, targets[idx]).numpy()
-            np.add.at(total, idx, grads * weight_all[start : start + self.batch_size, None, None, None])
+            weighted = grads * weight_all[start : start + self.batch_size, None, None, None]
+            # idx is sorted: sum each image's run of points (np.add.at is ten times slower).
+            runs = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+            total[idx[runs]] += np.add.reduceat(weighted, runs, axis=0)
         return total
 
     @staticmethod
