@@ -7,6 +7,8 @@ import streamlit as st
 from core.report import DISCLAIMER
 from pages import shared
 
+shared.route_through_app()
+
 st.title("Model card")
 st.markdown("**What the two models are for, what they were trained on, and where they fall short.**")
 st.warning(f"**Not a medical device.** {DISCLAIMER}", icon=":material/gpp_maybe:")

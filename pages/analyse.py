@@ -16,6 +16,8 @@ from core.report import COLORMAPS, fit_within, render_html, render_pdf, report_f
 from core.roi import crop_region, default_radius, looks_like_whole_film, region_from_box, region_from_click
 from pages import shared
 
+shared.route_through_app()
+
 st.title("Analyse an image")
 st.markdown(
     "**Upload a histopathology patch or a mammogram (PNG, JPEG, TIFF or DICOM), check the modality, "

@@ -10,6 +10,8 @@ import streamlit as st
 from core.errors import BreastXAIError
 from pages import shared
 
+shared.route_through_app()
+
 st.title("Compare methods")
 st.markdown("**Choose a modality to see how faithful, consistent, sane and fast each explanation method is over many test images.**")
 

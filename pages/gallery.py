@@ -8,6 +8,8 @@ from core.errors import BreastXAIError
 from core.modality import get_modality
 from pages import shared
 
+shared.route_through_app()
+
 st.title("Gallery")
 st.markdown("**Pick a modality and filters, then open any example in Analyse to see its explanations.**")
 

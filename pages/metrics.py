@@ -11,6 +11,8 @@ from core.metrics import confusion, operating_point
 from core.paper import BASELINES_NOTE, WHY_THEY_DIFFER, comparison_table
 from pages import shared
 
+shared.route_through_app()
+
 st.title("Metrics")
 st.markdown("**Choose a modality to audit the model's test results; every number comes from the files shipped with the weights.**")
 

@@ -22,6 +22,8 @@ from core.region import (
 from core.report import COLORMAPS, fit_within, to_png
 from pages import shared
 
+shared.route_through_app()
+
 DISPLAY_SIDE = 900  # the map is shown at most this many pixels wide or high
 STRIDES = (50, 40, 25, 20, 10)
 MAX_CLICKABLE = 20_000  # tile centres sent to the browser as clickable points

@@ -27,6 +27,28 @@ ACCENT = "#0b6e82"
 
 
 # ---------------------------------------------------------------------------------------
+# routing
+
+
+def route_through_app() -> None:
+    """Send a page that Streamlit ran on its own back through ``app.py``'s router.
+
+    Until ``st.navigation`` has run once in a server process, Streamlit treats a folder
+    named ``pages/`` as an old-style multipage app: a first visit straight to a deep link
+    such as ``/metrics`` runs ``pages/metrics.py`` by itself, under a page list built from
+    the folder. Clearing that mode and rerunning lets ``app.py`` route the same URL (its
+    pages have the same URL paths) with the real navigation. Called first by every page.
+    """
+    from streamlit import config
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # AppTest resets this mode before each of its runs and runs pages directly by design.
+    if PagesManager.uses_pages_directory and not config.get_option("global.appTest"):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+# ---------------------------------------------------------------------------------------
 # where things are
 
 
@@ -301,3 +323,7 @@ __all__ = [
     "run_analysis",
     "show_error",
 ]
+
+
+if __name__ == "__main__":  # opened as a page of its own (see route_through_app)
+    route_through_app()

@@ -7,6 +7,7 @@ Screenshots go to ``artifacts/screenshots/`` (test artefacts) and refresh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -39,38 +40,46 @@ def _need_chromium() -> str:
     return str(need(Path(CHROMIUM), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"))
 
 
-@pytest.fixture(scope="module")
-def server(histo_weights, mammo_weights, histo_dir, mammo_dir):
+@contextlib.contextmanager
+def streamlit_server(log_name: str = "streamlit.log"):
+    """``streamlit run app.py`` on a free loopback port; yields its URL once it is healthy."""
     port = _free_port()
     env = {**os.environ, "BREASTXAI_DATA": str(DATA), "TF_CPP_MIN_LOG_LEVEL": "2"}
     (ROOT / "artifacts").mkdir(exist_ok=True)
-    log = open(ROOT / "artifacts" / "streamlit.log", "w")
+    log = open(ROOT / "artifacts" / log_name, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"streamlit exited with code {proc.returncode}; see artifacts/streamlit.log")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not answer on /_stcore/health within 90 s")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with code {proc.returncode}; see artifacts/{log_name}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not answer on /_stcore/health within 90 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(histo_weights, mammo_weights, histo_dir, mammo_dir):
+    with streamlit_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +203,22 @@ def test_page_renders(server, page, nav, heading, last, name):
     _wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     _screenshot(page, name)
+
+
+def test_deep_link_on_a_fresh_server_opens_the_routed_page(browser, histo_weights, mammo_weights):
+    """A first visit straight to /metrics gets app.py's navigation, not a list of pages/."""
+    with streamlit_server("streamlit-deep-link.log") as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        try:
+            page.goto(f"{url}/metrics")
+            page.get_by_role("heading", name="Metrics").first.wait_for()
+            _wait_idle(page)
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            nav.get_by_role("link", name="Model card / About", exact=True).wait_for(timeout=30_000)
+            assert nav.get_by_role("link", name="shared").count() == 0
+            assert nav.get_by_role("link", name="app").count() == 0
+            assert page.locator('[data-testid="stException"]').count() == 0
+        finally:
+            context.close()
