@@ -48,7 +48,7 @@ PALE = 0.15  # ... and saturation below this: glass / empty slide
 DARK = 0.05  # mean RGB below this: black scanner padding
 BACKGROUND_SHARE = 0.90  # a tile with at least this share of background pixels is skipped
 THRESHOLD = 0.5
-BATCH = 128  # bench/region.py compares batch sizes; small batches stay in cache
+BATCH = 128  # the fastest of the batch sizes that bench/region.py compares, on 2 cores
 CHUNK = 4096  # tiles gathered into memory at once (about 120 MB)
 MAX_TILES = 400_000  # e.g. a 5,000 px square at stride 8
 
