@@ -26,9 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -43,20 +41,10 @@ warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
 
+from timing import median_seconds  # noqa: E402
+
 DATA = Path(os.environ.get("BREASTXAI_DATA", ROOT.parent / "shared" / "data"))
 TARGETS = {"all methods": 1.5, "Grad-CAM + IG + SmoothGrad": 0.2}
-
-
-def median_seconds(fn, repeats: int) -> tuple[float, float]:
-    """Median wall seconds and median CPU seconds (all threads) of ``fn()``, warm."""
-    fn()  # warm: traces compiled functions, fills caches
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
 
 
 def sample_input(modality: str) -> tuple[np.ndarray, str]:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -22,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+
+from timing import median_seconds  # noqa: E402
 
 
 def tissue_like(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -48,18 +48,6 @@ def real_region(side: int) -> tuple[str, np.ndarray] | None:
     part = m.image[y : y + side, x : x + side]
     crop[: part.shape[0], : part.shape[1]] = part
     return f"patient 8863 slide mosaic, centre crop {side}×{side}", crop
-
-
-def timed(fn, repeats: int) -> tuple[float, float]:
-    """Median wall-clock seconds and median CPU seconds (all threads of this process)."""
-    fn()  # warm-up
-    wall, cpu = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return statistics.median(wall), statistics.median(cpu)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,12 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     tiles = tissue_like(50, 50 * n).reshape(50, n, 50, 3).transpose(1, 0, 2, 3).copy()
     print(f"\ninference throughput ({n} tiles, median of {args.repeats})")
     print(f"  {'':44s} {'wall':>8s}   {'CPU-bound estimate':>18s}")
-    sec, cpu = timed(lambda: clf.predict(tiles), args.repeats)
+    sec, cpu = median_seconds(lambda: clf.predict(tiles), args.repeats)
     print(f"  {'Classifier.predict (tf.function, batch ' + str(clf.batch_size) + ')':44s} {n / sec:8.0f}   {n * cores / cpu:10.0f} tiles/s")
     best = best_est = 0.0
     for bs in (128, 256, 512):
         scorer = TileScorer(clf, batch_size=bs)
-        sec, cpu = timed(lambda: scorer(tiles), args.repeats)
+        sec, cpu = median_seconds(lambda: scorer(tiles), args.repeats)
         best, best_est = max(best, n / sec), max(best_est, n * cores / cpu)
         print(f"  {'TileScorer (XLA, batch ' + str(bs) + ')':44s} {n / sec:8.0f}   {n * cores / cpu:10.0f} tiles/s")
     print(f"  {'best (target ≥ 2,000 tiles/s)':44s} {best:8.0f}   {best_est:10.0f} tiles/s")
@@ -117,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             nonlocal result
             result = analyse_region(img, clf, 50, scorer=scorer)
 
-        sec, cpu = timed(run, args.repeats)
+        sec, cpu = median_seconds(run, args.repeats)
         t = result.timings
         print(f"  {name}")
         print(f"    {result.tiles} tiles, {result.tissue_tiles} tissue  →  {sec:.2f} s wall, "

@@ -96,8 +96,9 @@ def fit(train: LabelledSet, val: LabelledSet, config: TrainConfig, verbose: int 
     # The validation loss is weighted like the training loss, so that early stopping and the
     # learning-rate schedule watch the objective being optimised, not one that favours the
     # majority class.
-    val_weights = np.array([weights[int(c)] for c in val.y], np.float32) if weights else None
-    validation = (val.x, val.y, val_weights) if weights else (val.x, val.y)
+    validation: tuple = (val.x, val.y)
+    if weights:
+        validation += (np.array([weights[int(c)] for c in val.y], np.float32),)
     history: dict[str, list[float]] = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "batch_size", "seconds")}
     for epoch in range(config.epochs):
         start = time.perf_counter()

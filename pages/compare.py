@@ -15,9 +15,7 @@ shared.route_through_app()
 st.title("Compare methods")
 st.markdown("**Choose a modality to see how faithful, consistent, sane and fast each explanation method is over many test images.**")
 
-modality = st.segmented_control(
-    "Modality", shared.modality_names(), default="histo", format_func=shared.modality_label, key="compare_modality",
-) or "histo"
+modality = shared.modality_picker("compare_modality")
 path = shared.compare_path(modality)
 mtime = path.stat().st_mtime if path.exists() else 0.0
 result = st.session_state.get(f"compare_fresh_{modality}") or shared.load_compare(modality, mtime)

@@ -41,8 +41,7 @@ def list_examples(modality: str) -> list[dict]:
 
 
 c1, c2, c3 = st.columns([3, 2, 2])
-modality = c1.segmented_control("Modality", shared.modality_names(), default="histo",
-                                format_func=shared.modality_label, key="gallery_modality") or "histo"
+modality = shared.modality_picker("gallery_modality", c1)
 names = list(get_modality(modality).class_names)
 which_class = c2.segmented_control("Class", ["all", *names], default="all", key="gallery_class") or "all"
 outcome = c3.segmented_control("Model's answer", ["all", "correct", "wrong"], default="all", key="gallery_outcome") or "all"

@@ -16,9 +16,7 @@ shared.route_through_app()
 st.title("Metrics")
 st.markdown("**Choose a modality to audit the model's test results; every number comes from the files shipped with the weights.**")
 
-modality = st.segmented_control(
-    "Modality", shared.modality_names(), default="histo", format_func=shared.modality_label, key="metrics_modality",
-) or "histo"
+modality = shared.modality_picker("metrics_modality")
 card = shared.load_card(modality)
 record = shared.load_eval(modality)
 if card is None:

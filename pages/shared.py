@@ -83,6 +83,14 @@ def modality_names() -> list[str]:
     return list(MODALITIES)
 
 
+def modality_picker(key: str, container=st) -> str:
+    """The modality switch the reviewer pages share; histopathology until one is chosen."""
+    choice = container.segmented_control(
+        "Modality", modality_names(), default="histo", format_func=modality_label, key=key,
+    )
+    return choice or "histo"
+
+
 # ---------------------------------------------------------------------------------------
 # cached loaders
 
@@ -318,8 +326,11 @@ __all__ = [
     "method_labels",
     "missing_weights_message",
     "modality_label",
+    "modality_names",
+    "modality_picker",
     "overlay_figure",
     "predict",
+    "route_through_app",
     "run_analysis",
     "show_error",
 ]

@@ -11,16 +11,15 @@ import contextlib
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conftest import DATA, ROOT, need
+
+sys.path.insert(0, str(ROOT / "bench"))
+import load  # noqa: E402  (bench/load.py: the same server the load benchmark starts)
 
 pytestmark = pytest.mark.browser
 
@@ -30,50 +29,24 @@ DOCS = ROOT / "docs" / "screenshots"
 TIMEOUT_MS = 180_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _need_chromium() -> str:
     return str(need(Path(CHROMIUM), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"))
 
 
 @contextlib.contextmanager
 def streamlit_server(log_name: str = "streamlit.log"):
-    """``streamlit run app.py`` on a free loopback port; yields its URL once it is healthy."""
-    port = _free_port()
-    env = {**os.environ, "BREASTXAI_DATA": str(DATA), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    """``streamlit run app.py`` on a free loopback port (bench/load.py's server); yields its URL."""
     (ROOT / "artifacts").mkdir(exist_ok=True)
-    log = open(ROOT / "artifacts" / log_name, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = load.Server(DATA, ROOT / "artifacts" / log_name)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with code {proc.returncode}; see artifacts/{log_name}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not answer on /_stcore/health within 90 s")
-        yield url
+        server.wait_ready()
+    except RuntimeError as exc:  # it exited or never answered
+        server.stop()
+        pytest.fail(f"{exc}; see artifacts/{log_name}")
+    try:
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..region import tile_origins
 from .base import BlackBoxExplainer
-
-
-def _positions(size: int, patch: int, stride: int) -> list[int]:
-    """Square origins from 0 to size − patch, always including the last one."""
-    starts = list(range(0, size - patch + 1, stride))
-    if starts[-1] != size - patch:
-        starts.append(size - patch)
-    return starts
 
 
 class Occlusion(BlackBoxExplainer):
@@ -55,7 +48,8 @@ class Occlusion(BlackBoxExplainer):
 
     def _attribute(self, images, targets, seed):
         h, w = self.input_shape[:2]
-        boxes = [(y, x) for y in _positions(h, self.patch, self.stride) for x in _positions(w, self.patch, self.stride)]
+        ys, xs = tile_origins(h, self.stride, self.patch), tile_origins(w, self.stride, self.patch)
+        boxes = [(int(y), int(x)) for y in ys for x in xs]
         maps = []
         for image, target in zip(images, targets):
             batch = np.repeat(image[None], len(boxes) + 1, axis=0)
