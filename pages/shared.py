@@ -59,20 +59,18 @@ def data_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-def histo_root() -> Path | None:
+def _data_folder(*parts: str) -> Path | None:
     d = data_dir()
-    if d is None:
-        return None
-    p = d / "histo" / "IDC_regular_ps50_idx5"
-    return p if p.is_dir() else None
+    p = d.joinpath(*parts) if d else None
+    return p if p is not None and p.is_dir() else None
+
+
+def histo_root() -> Path | None:
+    return _data_folder("histo", "IDC_regular_ps50_idx5")
 
 
 def mammo_root() -> Path | None:
-    d = data_dir()
-    if d is None:
-        return None
-    p = d / "mammo" / "mini_mias"
-    return p if p.is_dir() else None
+    return _data_folder("mammo", "mini_mias")
 
 
 def modality_label(name: str) -> str:
