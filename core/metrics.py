@@ -43,26 +43,60 @@ def operating_point(tn: int, fp: int, fn: int, tp: int) -> dict[str, float]:
     }
 
 
+def _from_counts(tn: float, fp: float, fn: float, tp: float, auc: float) -> dict[str, float]:
+    sens = _ratio(tp, tp + fn)
+    spec = _ratio(tn, tn + fp)
+    return {
+        "accuracy": _ratio(tp + tn, tn + fp + fn + tp),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        "auc": auc,
+        "balanced_accuracy": float(np.nanmean([sens, spec])) if not (np.isnan(sens) and np.isnan(spec)) else float("nan"),
+        "sensitivity": sens,
+        "specificity": spec,
+        "precision": _ratio(tp, tp + fp),
+    }
+
+
 def binary_metrics(y_true: np.ndarray, p_positive: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """Accuracy, F1, AUC, balanced accuracy, sensitivity, specificity and precision."""
     y_true = np.asarray(y_true).astype(int)
     p = np.asarray(p_positive, dtype=float)
     y_pred = (p >= threshold).astype(int)
-    tn, fp, fn, tp = confusion(y_true, y_pred)
-    sens = _ratio(tp, tp + fn)
-    spec = _ratio(tn, tn + fp)
-    prec = _ratio(tp, tp + fp)
-    f1 = _ratio(2 * tp, 2 * tp + fp + fn)
     auc = float(skm.roc_auc_score(y_true, p)) if len(set(y_true.tolist())) == 2 else float("nan")
-    return {
-        "accuracy": _ratio(tp + tn, len(y_true)),
-        "f1": f1,
-        "auc": auc,
-        "balanced_accuracy": float(np.nanmean([sens, spec])) if not (np.isnan(sens) and np.isnan(spec)) else float("nan"),
-        "sensitivity": sens,
-        "specificity": spec,
-        "precision": prec,
-    }
+    return _from_counts(*confusion(y_true, y_pred), auc)
+
+
+class _WeightedScorer:
+    """Every metric of :func:`binary_metrics` for a multiset of the same images.
+
+    A patient bootstrap sample holds each image 0, 1, 2, … times; scoring it as weights on
+    the original images, sorted once, gives the same numbers as scoring the concatenated
+    sample (the AUC as the Mann–Whitney statistic, ties counted as half), in O(n) per sample
+    instead of a sort and scikit-learn's checks.
+    """
+
+    def __init__(self, y_true: np.ndarray, p: np.ndarray, threshold: float):
+        order = np.argsort(p, kind="stable")
+        self.order = order
+        self.pos = y_true[order] == 1
+        self.pred = p[order] >= threshold
+        sorted_p = p[order]
+        self.tie = np.concatenate([[0], np.cumsum(sorted_p[1:] != sorted_p[:-1])])
+        self.n_ties = int(self.tie[-1]) + 1 if len(p) else 0
+
+    def __call__(self, weights: np.ndarray) -> dict[str, float]:
+        w = weights[self.order]
+        wp, wn = np.where(self.pos, w, 0.0), np.where(self.pos, 0.0, w)
+        tp, fn = wp[self.pred].sum(), wp[~self.pred].sum()
+        fp, tn = wn[self.pred].sum(), wn[~self.pred].sum()
+        n_pos, n_neg = tp + fn, fp + tn
+        auc = float("nan")
+        if n_pos > 0 and n_neg > 0:
+            pos_t = np.bincount(self.tie, wp, self.n_ties)
+            neg_t = np.bincount(self.tie, wn, self.n_ties)
+            below = np.cumsum(neg_t) - neg_t  # negatives scored strictly lower
+            auc = float(np.dot(pos_t, below + 0.5 * neg_t) / (n_pos * n_neg))
+        return _from_counts(tn, fp, fn, tp, auc)
 
 
 def bootstrap_ci(
@@ -82,14 +116,14 @@ def bootstrap_ci(
     p = np.asarray(p_positive, dtype=float)
     groups = np.asarray(groups)
     uniq, inverse = np.unique(groups, return_inverse=True)
-    members = [np.flatnonzero(inverse == g) for g in range(len(uniq))]
+    score = _WeightedScorer(y_true, p, threshold)
     rng = np.random.default_rng(seed)
     samples: dict[str, list[float]] = {k: [] for k in METRIC_NAMES}
     for _ in range(n_boot):
         pick = rng.integers(0, len(uniq), len(uniq))
-        idx = np.concatenate([members[g] for g in pick])
+        weights = np.bincount(pick, minlength=len(uniq)).astype(float)[inverse]
         with np.errstate(all="ignore"):
-            m = binary_metrics(y_true[idx], p[idx], threshold)
+            m = score(weights)
         for k in METRIC_NAMES:
             samples[k].append(m[k])
     out = {}

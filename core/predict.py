@@ -29,7 +29,7 @@ class Prediction:
 class Classifier:
     """A loaded model for one modality with a fast batched ``predict``."""
 
-    def __init__(self, model, modality: Modality | str, card: dict | None = None, batch_size: int = 1024):
+    def __init__(self, model, modality: Modality | str, card: dict | None = None, batch_size: int = 128):
         import tensorflow as tf
 
         self.model = model

@@ -286,6 +286,29 @@ def train(
     return card
 
 
+def add_cross_validation(modality: str, data_dir: str, out_dir: str, config: TrainConfig, folds: int, mammo_source: str = "auto") -> dict:
+    """Cross-validate the training recipe and record it in the shipped card, weights untouched.
+
+    One test split of ~20 patients gives a wide interval; k patient-grouped folds over every
+    patient say how much the figure moves with the patients drawn.
+    """
+    weights_file = Path(out_dir) / f"{modality}.keras"
+    card_file = card_path(weights_file)
+    if not card_file.exists():
+        raise BreastXAIError(f"No model card at '{card_file}': train the model first.")
+    start = time.perf_counter()
+    data = load_labelled(modality, data_dir, mammo_source)
+    print(f"{len(data)} images, {len(set(data.groups.tolist()))} patients; {folds}-fold patient-grouped cross-validation ...", flush=True)
+    result = cross_validate(data, config, folds)
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    card = read_json(card_file)
+    card["cross_validation"] = result
+    write_json(card_file, card)
+    print("cv:", result["mean_sd"], flush=True)
+    print(f"wrote the cross-validation into {card_file} in {result['seconds']:.0f}s", flush=True)
+    return result
+
+
 def _model_facts(model) -> dict:
     from .model import LAST_CONV_LAYER, LOGITS_LAYER, count_flops
 
@@ -324,14 +347,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patience", type=int, default=6, help="early-stopping patience in epochs")
     ap.add_argument("--hold-out", default="", help="comma-separated patient ids forced into the test part")
     ap.add_argument("--cv", type=int, default=0, help="also run k-fold patient-grouped cross-validation")
+    ap.add_argument("--cv-only", action="store_true", help="run only the cross-validation and add it to the existing card")
     ap.add_argument("--repeats", type=int, default=0, help="augmented copies per image per epoch (default: 1 histo, 20 mammo)")
     ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis"])
     args = ap.parse_args(argv)
     repeats = args.repeats or (20 if args.modality == "mammo" else 1)
     config = TrainConfig(epochs=args.epochs, seed=args.seed, repeats=repeats, early_stopping_patience=args.patience)
     hold_out = tuple(p for p in args.hold_out.split(",") if p)
+    if args.cv_only and not args.cv:
+        ap.error("--cv-only needs --cv K")
     try:
-        train(args.modality, args.data, args.split, args.out, config, hold_out, args.cv, args.mammo_source)
+        if args.cv_only:
+            add_cross_validation(args.modality, args.data, args.out, config, args.cv, args.mammo_source)
+        else:
+            train(args.modality, args.data, args.split, args.out, config, hold_out, args.cv, args.mammo_source)
     except BreastXAIError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

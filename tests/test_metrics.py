@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from core.metrics import binary_metrics, bootstrap_ci, curves, operating_point, summarise
+from core.metrics import _WeightedScorer, binary_metrics, bootstrap_ci, curves, operating_point, summarise
 
 Y = np.array([0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 1])
 P = np.array([0.1, 0.6, 0.8, 0.4, 0.2, 0.9, 0.3, 0.7, 0.55, 0.45, 0.05, 0.35])
@@ -41,6 +41,25 @@ def test_bootstrap_resamples_patients_not_images():
     g = np.array(["x", "x", "x", "y", "y", "y"])
     ci = bootstrap_ci(y, p, g, n_boot=200, seed=0)
     assert set(np.round(ci["accuracy"], 6)) <= {0.0, 0.5, 1.0}
+
+
+def test_weighted_scoring_equals_scoring_the_resampled_images():
+    """A bootstrap sample scored as weights gives what scikit-learn gives on the repeated images."""
+    rng = np.random.default_rng(7)
+    y = (rng.random(400) < 0.3).astype(int)
+    p = np.round(rng.random(400) * 0.6 + 0.4 * y * rng.random(400), 2)  # many ties
+    groups = rng.integers(0, 25, 400)
+    score = _WeightedScorer(y, p, 0.5)
+    for trial in range(40):
+        weights = np.bincount(rng.integers(0, 25, 25), minlength=25)[groups]
+        if trial == 0:
+            weights = (y == 0).astype(int)  # one class only: AUC and sensitivity undefined
+        idx = np.repeat(np.arange(400), weights)
+        with np.errstate(all="ignore"):
+            want = binary_metrics(y[idx], p[idx])
+            got = score(weights.astype(float))
+        for k, v in want.items():
+            assert got[k] == pytest.approx(v, rel=1e-12, abs=1e-12, nan_ok=True), (trial, k)
 
 
 def test_curves_and_summary():

@@ -54,3 +54,13 @@ def test_one_epoch_run_writes_loadable_model_and_card(small_histo, tmp_path):
     assert p.shape == (2, 2)
     ev = json.loads((out / "histo.eval.json").read_text())
     assert len(ev["predictions"]) == card["split"]["counts"]["test"]
+
+    # --cv-only adds the recipe's cross-validation to that card and leaves the weights alone
+    before = sha256_file(out / "histo.keras")
+    code = train_mod.main(["--modality", "histo", "--data", str(small_histo), "--epochs", "1", "--cv", "2", "--cv-only", "--out", str(out)])
+    assert code == 0
+    card = json.loads((out / "histo.json").read_text())
+    cv = card["cross_validation"]
+    assert cv["folds"] == 2 and len(cv["per_fold"]) == 2 and cv["grouping"] == "patient"
+    assert sum(f["n"] for f in cv["per_fold"]) == 249 == cv["pooled_out_of_fold"]["n"]
+    assert sha256_file(out / "histo.keras") == before == card["weights"]["sha256"]
