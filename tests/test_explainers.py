@@ -249,4 +249,5 @@ def test_ig_refines_a_patch_whose_score_barely_moves_until_complete(histo_weight
     x = load_patch(str(path)).astype(np.float32)[None]
     target = classifier.predict(x).argmax(axis=1)
     out = make_explainer("ig", classifier.model).explain(x, target)[0]
+    assert out.extras["steps"] > 64, "the default points sufficed: this patch no longer tests refinement"
     assert out.extras["completeness_error"] < 0.02, out.extras
