@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import numpy as np
@@ -43,7 +44,11 @@ def test_evaluate_cli_prints_json_for_unseen_patients(histo_weights, histo_dir, 
     assert set(out["ci"]) >= {"auc", "f1", "accuracy"}
     assert out["excluded_training_images"] > 0
     card = read_card(histo_weights)
-    assert out["n"] == card["split"]["counts"]["test"]
+    with open(histo_dir.parent / "MANIFEST.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    seen = seen_patients(card)
+    assert out["n"] == sum(r["patient_id"] not in seen for r in rows)
+    assert out["excluded_training_images"] == sum(r["patient_id"] in seen for r in rows)
 
 
 def test_evaluate_mammo_cli(mammo_weights, mammo_dir, capsys):
