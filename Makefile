@@ -6,12 +6,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench chromium results
+.PHONY: run test test-fast lint bench chromium results
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip -q
 	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -22,10 +23,16 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
 	  else sudo apt-get update -q && sudo apt-get install -y -q chromium; fi; }
 
-test: $(STAMP) chromium
+# Format, lint and the import rules (stages point down; core never imports streamlit).
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) lint
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
 bench: $(STAMP)
@@ -38,6 +45,6 @@ DATA ?= ../shared/data
 results: $(STAMP)
 	$(BIN)/python -m core.evaluate --modality histo --data $(DATA)/histo/IDC_regular_ps50_idx5 --save
 	$(BIN)/python -m core.evaluate --modality mammo --data $(DATA)/mammo/mini_mias --save
-	$(BIN)/python -m core.compare --modality histo --data $(DATA)/histo/IDC_regular_ps50_idx5 --n 20 --sanity-images 2
-	$(BIN)/python -m core.compare --modality mammo --data $(DATA)/mammo/mini_mias --n 20 --sanity-images 2
+	$(BIN)/python -m core.explain.compare --modality histo --data $(DATA)/histo/IDC_regular_ps50_idx5 --n 20 --sanity-images 2
+	$(BIN)/python -m core.explain.compare --modality mammo --data $(DATA)/mammo/mini_mias --n 20 --sanity-images 2
 	for p in 8950 9124; do $(BIN)/python -m core.region --mosaic $(DATA)/histo/IDC_regular_ps50_idx5/$$p --json; done

@@ -33,14 +33,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("PYTHONWARNINGS", "ignore")
 os.environ.setdefault("TQDM_DISABLE", "1")  # LIME's default loop draws a progress bar
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 import warnings  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
 import numpy as np  # noqa: E402
-
 from timing import median_seconds  # noqa: E402
 
 DATA = Path(os.environ.get("BREASTXAI_DATA", ROOT.parent / "shared" / "data"))
@@ -48,7 +46,7 @@ TARGETS = {"all methods": 1.5, "Grad-CAM + IG + SmoothGrad": 0.2}
 
 
 def sample_input(modality: str) -> tuple[np.ndarray, str]:
-    from core.decode import load_model_input
+    from core.imaging.preprocess import load_model_input
 
     if modality == "histo":
         files = sorted((DATA / "histo" / "IDC_regular_ps50_idx5").glob("*/1/*.png"))
@@ -61,14 +59,16 @@ def sample_input(modality: str) -> tuple[np.ndarray, str]:
 
 
 def load_classifier(modality: str):
-    from core.model import build_model
-    from core.model_card import weights_path
     from core.modality import get_modality
-    from core.predict import Classifier
+    from core.model.card import weights_path
+    from core.model.classifier import Classifier
+    from core.model.network import build_model
 
     if weights_path(modality).exists():
         return Classifier.load(modality), f"shipped weights {weights_path(modality).name}"
-    return Classifier(build_model(get_modality(modality)), modality), "untrained model (shipped weights not found; same architecture, same cost)"
+    return Classifier(
+        build_model(get_modality(modality)), modality
+    ), "untrained model (shipped weights not found; same architecture, same cost)"
 
 
 def library_baselines(model, x: np.ndarray, target: int, background: np.ndarray) -> dict:
@@ -82,7 +82,7 @@ def library_baselines(model, x: np.ndarray, target: int, background: np.ndarray)
     from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
     from tf_keras_vis.utils.scores import CategoricalScore
 
-    from core.model import logits_model
+    from core.model.network import logits_model
 
     grey = x.shape[-1] == 1
     batch = x[None]
@@ -131,9 +131,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import tensorflow as tf
 
-    from core.analysis import build_explainers
-    from core.explainers import METHOD_LABELS, METHODS, load_background
-    from core.model_card import weights_path
+    from core.explain.case import build_explainers
+    from core.explain.methods import METHOD_LABELS, METHODS, load_background
+    from core.model.card import weights_path
 
     x, source = sample_input(args.modality)
     classifier, weights = load_classifier(args.modality)
@@ -144,8 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     target = classifier.predict_image(x).class_index
     print(f"Explanation latency, {args.modality}: {source}; {weights}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, load average {load:.1f}, "
-          f"TensorFlow {tf.__version__}; median of {args.repeats} warm runs (engine), {args.baseline_repeats} (library)\n")
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, load average {load:.1f}, "
+        f"TensorFlow {tf.__version__}; median of {args.repeats} warm runs (engine), {args.baseline_repeats} (library)\n"
+    )
 
     explainers = build_explainers(classifier, list(METHODS), background=background)
     ours, ours_cpu = {}, {}
@@ -164,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     for label, names in groups.items():
         total, cpu = sum(ours[n] for n in names), sum(ours_cpu[n] for n in names)
         lib_total = sum(theirs.get(n, ours[n]) for n in names)
-        print(f"{label:<28}{total:>7.3f} s wall, {cpu:.3f} s CPU  (target ≤ {TARGETS[label]} s; library default {lib_total:.3f} s)")
+        print(
+            f"{label:<28}{total:>7.3f} s wall, {cpu:.3f} s CPU  (target ≤ {TARGETS[label]} s; library default {lib_total:.3f} s)"
+        )
     return 0
 
 

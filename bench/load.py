@@ -7,7 +7,7 @@ once (Playwright contexts in one Chromium, ``$CHROMIUM`` or /usr/bin/chromium). 
 session uploads a different real image — histopathology patches and mammogram lesion
 crops in turn, from ``--data`` or ``$BREASTXAI_DATA`` or ``../shared/data`` — picks its
 modality, selects every explanation method and waits for every map and the agreement
-section. Then it checks that the prediction it shows is the one ``core.predict`` gives
+section. Then it checks that the prediction it shows is the one ``core.model.classifier`` gives
 for its own image (the images are chosen so that no two expected answers are alike, so
 a session shown another's result fails), and that the browser asked nothing of any host
 but the loopback server.
@@ -37,11 +37,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 TITLES = {"histo": "Histopathology patch (H&E)", "mammo": "Mammogram lesion"}
 
 
@@ -85,9 +90,10 @@ def candidates(root: Path) -> dict[str, list[Path]]:
 
 def choose_cases(root: Path, n: int) -> list[Case]:
     """n images, modalities alternating, whose expected predictions are pairwise distinct."""
-    from core.decode import read_image, to_model_input
-    from core.predict import Classifier
-    from core.roi import looks_like_whole_film
+    from core.imaging.decode import read_image
+    from core.imaging.lesion import looks_like_whole_film
+    from core.imaging.preprocess import to_model_input
+    from core.model.classifier import Classifier
 
     pools = candidates(root)
     classifiers = {m: Classifier.load(m) for m in pools if pools[m]}
@@ -141,10 +147,27 @@ class Server:
             env["BREASTXAI_DATA"] = str(data)
         self._log = open(log_path, "w") if log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(self.port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         self.peak_rss = 0
         self.start_rss = 0
@@ -197,7 +220,7 @@ class Server:
         if self._log is not subprocess.DEVNULL:
             self._log.close()
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         self.wait_ready()
         return self
 
@@ -249,14 +272,26 @@ async def run_session(browser, url: str, case: Case, methods: list[str], timeout
             await page.keyboard.press("Escape")
         for label in methods:
             step = f"wait for the {label} map"
-            tile = page.locator('[data-testid="stMarkdownContainer"] strong', has_text=re.compile(f"^{re.escape(label)}$"))
+            tile = page.locator(
+                '[data-testid="stMarkdownContainer"] strong', has_text=re.compile(f"^{re.escape(label)}$")
+            )
             await tile.first.wait_for()
         await page.get_by_text("Agreement between methods").wait_for()
         await page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
         out.seconds = time.perf_counter() - start
         out.shown = (await page.get_by_text(re.compile(r"^Prediction: .+ with probability")).first.inner_text()).strip()
-        out.tiles = sum([await page.locator('[data-testid="stMarkdownContainer"] strong', has_text=re.compile(f"^{re.escape(m)}$")).count() > 0 for m in methods])
-        errors = await page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').all_inner_texts()
+        out.tiles = sum(
+            [
+                await page.locator(
+                    '[data-testid="stMarkdownContainer"] strong', has_text=re.compile(f"^{re.escape(m)}$")
+                ).count()
+                > 0
+                for m in methods
+            ]
+        )
+        errors = await page.locator(
+            '[data-testid="stException"], [data-testid="stAlertContentError"]'
+        ).all_inner_texts()
         if errors:
             out.error = " | ".join(e.strip() for e in errors)[:300]
         out.ok = out.shown == case.expected and out.tiles == len(methods) and not errors and not out.outbound
@@ -281,14 +316,19 @@ async def drive(url: str, cases: list[Case], methods: list[str], timeout_ms: int
 
 
 def method_labels(which: str) -> list[str]:
-    from core.explainers import METHOD_LABELS, METHODS
+    from core.explain.methods import METHOD_LABELS, METHODS
 
     names = list(METHODS) if which == "all" else [m for m in ("gradcam", "gradcampp", "saliency", "ig") if m in METHODS]
     return [METHOD_LABELS.get(m, m) for m in names]
 
 
-def run(sessions: int = 8, data: str | None = None, which: str = "all", timeout_s: float = 900.0,
-        log_path: Path | None = None) -> dict:
+def run(
+    sessions: int = 8,
+    data: str | None = None,
+    which: str = "all",
+    timeout_s: float = 900.0,
+    log_path: Path | None = None,
+) -> dict:
     """Run the benchmark; return the figures and every session's outcome."""
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"error: Chromium not found at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)")
@@ -309,8 +349,16 @@ def run(sessions: int = 8, data: str | None = None, which: str = "all", timeout_
         "start_rss_mb": start / 2**20,
         "outbound_requests": sorted({u for o in outcomes for u in o.outbound}),
         "outcomes": [
-            {"image": o.case.path.name, "modality": o.case.modality, "ok": o.ok, "seconds": round(o.seconds, 2),
-             "expected": o.case.expected, "shown": o.shown, "tiles": o.tiles, "error": o.error}
+            {
+                "image": o.case.path.name,
+                "modality": o.case.modality,
+                "ok": o.ok,
+                "seconds": round(o.seconds, 2),
+                "expected": o.case.expected,
+                "shown": o.shown,
+                "tiles": o.tiles,
+                "error": o.error,
+            }
             for o in outcomes
         ],
     }
@@ -331,7 +379,9 @@ def format_report(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python bench/load.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python bench/load.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--data", default=None, help="data folder (default: $BREASTXAI_DATA or ../shared/data)")
     ap.add_argument("--methods", default="all", choices=["all", "fast"])

@@ -12,15 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-
 from timing import median_seconds  # noqa: E402
 
 
@@ -36,10 +33,15 @@ def tissue_like(h: int, w: int, seed: int = 0) -> np.ndarray:
 
 def real_region(side: int) -> tuple[str, np.ndarray] | None:
     """A side × side crop of a complete slide mosaic, when the data set is beside the repo."""
-    data = Path(os.environ.get("BREASTXAI_DATA", ROOT.parent / "shared" / "data")) / "histo" / "IDC_regular_ps50_idx5" / "8863"
+    data = (
+        Path(os.environ.get("BREASTXAI_DATA", ROOT.parent / "shared" / "data"))
+        / "histo"
+        / "IDC_regular_ps50_idx5"
+        / "8863"
+    )
     if not data.is_dir():
         return None
-    from core.mosaic import build_mosaic
+    from core.region.mosaic import build_mosaic
 
     m = build_mosaic(data)
     h, w = m.valid.shape
@@ -62,15 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(min(2, args.threads))
-    from core.model import count_flops
-    from core.predict import Classifier
-    from core.region import TileScorer, analyse_region
+    from core.model.classifier import Classifier
+    from core.model.network import count_flops
+    from core.region.tiles import TileScorer, analyse_region
 
     clf = Classifier.load("histo", args.weights)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"machine      {platform.processor() or platform.machine()}, {cores} usable CPU cores, TF {tf.__version__}")
-    print(f"threads      intra-op {tf.config.threading.get_intra_op_parallelism_threads() or 'default'}, "
-          f"inter-op {tf.config.threading.get_inter_op_parallelism_threads() or 'default'}")
+    print(
+        f"threads      intra-op {tf.config.threading.get_intra_op_parallelism_threads() or 'default'}, "
+        f"inter-op {tf.config.threading.get_inter_op_parallelism_threads() or 'default'}"
+    )
     print(f"model        {count_flops(clf.model) / 1e6:.1f} MFLOPs per tile, weights {clf.weights_sha256[:12]}")
 
     n = 4096
@@ -78,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ninference throughput ({n} tiles, median of {args.repeats})")
     print(f"  {'':44s} {'wall':>8s}   {'CPU-bound estimate':>18s}")
     sec, cpu = median_seconds(lambda: clf.predict(tiles), args.repeats)
-    print(f"  {'Classifier.predict (tf.function, batch ' + str(clf.batch_size) + ')':44s} {n / sec:8.0f}   {n * cores / cpu:10.0f} tiles/s")
+    print(
+        f"  {'Classifier.predict (tf.function, batch ' + str(clf.batch_size) + ')':44s} {n / sec:8.0f}   {n * cores / cpu:10.0f} tiles/s"
+    )
     best = best_est = 0.0
     for bs in (128, 256, 512):
         scorer = TileScorer(clf, batch_size=bs)
@@ -88,8 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'best (target ≥ 2,000 tiles/s)':44s} {best:8.0f}   {best_est:10.0f} tiles/s")
     print(f"  CPU-bound estimate = tiles × {cores} cores / CPU seconds used: the rate with the cores to itself.")
     if os.getloadavg()[0] > cores:
-        print(f"  note: load average {os.getloadavg()[0]:.1f} on {cores} cores — other work shares the CPU, "
-              "so wall-clock figures are low; rerun on an idle machine.")
+        print(
+            f"  note: load average {os.getloadavg()[0]:.1f} on {cores} cores — other work shares the CPU, "
+            "so wall-clock figures are low; rerun on an idle machine."
+        )
 
     scorer = TileScorer(clf)
     scorer.warm_up()
@@ -108,9 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         sec, cpu = median_seconds(run, args.repeats)
         t = result.timings
         print(f"  {name}")
-        print(f"    {result.tiles} tiles, {result.tissue_tiles} tissue  →  {sec:.2f} s wall, "
-              f"{cpu / cores:.2f} s CPU-bound estimate  (last run: tiling {t['tiling']:.2f}, "
-              f"inference {t['inference']:.2f}, map {t['map']:.2f})")
+        print(
+            f"    {result.tiles} tiles, {result.tissue_tiles} tissue  →  {sec:.2f} s wall, "
+            f"{cpu / cores:.2f} s CPU-bound estimate  (last run: tiling {t['tiling']:.2f}, "
+            f"inference {t['inference']:.2f}, map {t['map']:.2f})"
+        )
     return 0
 
 

@@ -6,8 +6,8 @@ scores, the agreement between methods, the model's name, version and weights SHA
 seeds and the time — and nothing that identifies a patient: no file name, no DICOM
 header, no free text. The image is identified only by the SHA-256 of its bytes.
 
-Colour maps are sampled from Plotly's named colour scales, so a map in the report has the
-colours it had on screen.
+Pictures come from :mod:`core.imaging.pictures`, the same toolkit as the app and the CLI, so a
+map in the report has the colours it had on screen.
 """
 
 from __future__ import annotations
@@ -16,79 +16,17 @@ import base64
 import html
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from PIL import Image
 
-COLORMAPS = ("Inferno", "Viridis", "Jet", "Hot", "Turbo")
+from core.imaging.pictures import fit_within, overlay, to_png
+
 DISCLAIMER = (
     "Research software, not a medical device. The prediction and its explanations support, "
     "and never replace, the judgement of a qualified pathologist or radiologist."
 )
-
-
-# ---------------------------------------------------------------------------------------
-# colour
-
-
-def colormap_lut(name: str, n: int = 256) -> np.ndarray:
-    """(n, 3) float32 RGB in [0, 1] sampled from a Plotly colour scale (e.g. 'Inferno')."""
-    import plotly.colors as pc
-
-    scale = pc.get_colorscale(name)
-    stops = np.array([float(s) for s, _ in scale])
-    colours = []
-    for _, c in scale:
-        rgb = pc.hex_to_rgb(c) if c.startswith("#") else pc.unlabel_rgb(c)
-        colours.append([v / 255.0 for v in rgb])
-    colours = np.array(colours, np.float32)
-    t = np.linspace(0.0, 1.0, n)
-    return np.stack([np.interp(t, stops, colours[:, k]) for k in range(3)], axis=1).astype(np.float32)
-
-
-def colorize(heatmap: np.ndarray, name: str = "Inferno") -> np.ndarray:
-    """(H, W) values in [0, 1] → (H, W, 3) RGB in [0, 1]."""
-    lut = colormap_lut(name)
-    idx = np.clip(np.nan_to_num(heatmap) * (len(lut) - 1), 0, len(lut) - 1).round().astype(int)
-    return lut[idx]
-
-
-def overlay(base: np.ndarray, heatmap: np.ndarray, alpha: float = 0.5, name: str = "Inferno") -> np.ndarray:
-    """Blend a [0, 1] heatmap (H, W) over a base image (H, W, 1|3) in [0, 1]."""
-    base = np.asarray(base, np.float32)
-    if base.ndim == 2:
-        base = base[..., None]
-    if base.shape[2] == 1:
-        base = np.repeat(base, 3, axis=2)
-    return np.clip((1.0 - alpha) * base + alpha * colorize(heatmap, name), 0.0, 1.0)
-
-
-def to_png(pixels: np.ndarray, scale: int = 1) -> bytes:
-    """PNG bytes of (H, W, 1|3) or (H, W) pixels in [0, 1], upscaled ``scale``× (nearest)."""
-    arr = np.asarray(pixels, np.float32)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[..., 0]
-    im = Image.fromarray((np.clip(arr, 0, 1) * 255).round().astype(np.uint8))
-    if scale > 1:
-        im = im.resize((im.width * scale, im.height * scale), Image.Resampling.NEAREST)
-    buf = io.BytesIO()
-    im.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def fit_within(pixels: np.ndarray, max_side: int = 512) -> np.ndarray:
-    """Shrink (H, W, C) pixels so the longer side is at most ``max_side`` (for display)."""
-    h, w = pixels.shape[:2]
-    if max(h, w) <= max_side:
-        return pixels
-    k = max_side / max(h, w)
-    nh, nw = max(1, round(h * k)), max(1, round(w * k))
-    chans = [
-        np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32), mode="F").resize((nw, nh), Image.Resampling.BILINEAR))
-        for c in range(pixels.shape[2])
-    ]
-    return np.clip(np.stack(chans, -1), 0, 1).astype(np.float32)
 
 
 # ---------------------------------------------------------------------------------------
@@ -132,32 +70,64 @@ class CaseReport:
     region: tuple[float, float, float] | None = None  # (cx, cy, side) on a whole film
     colormap: str = "Inferno"
     opacity: float = 0.5
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"))
+    created: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
-def report_from_analysis(analysis, *, modality, image, model_input, card: dict, labels: dict[str, str],
-                         image_sha256: str, region=None, colormap: str = "Inferno", opacity: float = 0.5) -> CaseReport:
-    """Build a :class:`CaseReport` from a ``core.analysis.CaseAnalysis``."""
+def report_from_analysis(
+    analysis,
+    *,
+    modality,
+    image,
+    model_input,
+    card: dict,
+    labels: dict[str, str],
+    image_sha256: str,
+    region=None,
+    colormap: str = "Inferno",
+    opacity: float = 0.5,
+) -> CaseReport:
+    """Build a :class:`CaseReport` from a ``core.explain.case.CaseAnalysis``."""
     maps = []
     for name, r in analysis.methods.items():
         e = r.explanation
-        maps.append(MapEntry(
-            name, labels.get(name, name), np.asarray(e.heatmap, np.float32), float(e.seconds),
-            float(r.deletion_auc), float(r.insertion_auc), float(r.random_deletion_auc),
-            float(r.random_insertion_auc), e.seed, dict(e.params),
-        ))
+        maps.append(
+            MapEntry(
+                name,
+                labels.get(name, name),
+                np.asarray(e.heatmap, np.float32),
+                float(e.seconds),
+                float(r.deletion_auc),
+                float(r.insertion_auc),
+                float(r.random_deletion_auc),
+                float(r.random_insertion_auc),
+                e.seed,
+                dict(e.params),
+            )
+        )
     ag = analysis.agreement
     p = analysis.prediction
     return CaseReport(
-        modality=modality.name, modality_title=modality.title, image=fit_within(np.asarray(image, np.float32)),
-        model_input=np.asarray(model_input, np.float32), label=p.label, probability=float(p.probability),
-        p_positive=float(p.p_positive), positive_name=modality.positive, maps=tuple(maps),
+        modality=modality.name,
+        modality_title=modality.title,
+        image=fit_within(np.asarray(image, np.float32)),
+        model_input=np.asarray(model_input, np.float32),
+        label=p.label,
+        probability=float(p.probability),
+        p_positive=float(p.p_positive),
+        positive_name=modality.positive,
+        maps=tuple(maps),
         agreement_methods=tuple(ag.methods) if ag is not None else (),
         agreement_spearman=None if ag is None else np.asarray(ag.spearman),
         agreement_top10=None if ag is None else np.asarray(ag.top10_overlap),
-        model_name=card.get("model", {}).get("name", ""), model_created=card.get("created", ""),
-        weights_sha256=card.get("weights", {}).get("sha256", ""), versions=dict(card.get("versions", {})),
-        seed=int(analysis.seed), image_sha256=image_sha256, region=region, colormap=colormap, opacity=opacity,
+        model_name=card.get("model", {}).get("name", ""),
+        model_created=card.get("created", ""),
+        weights_sha256=card.get("weights", {}).get("sha256", ""),
+        versions=dict(card.get("versions", {})),
+        seed=int(analysis.seed),
+        image_sha256=image_sha256,
+        region=region,
+        colormap=colormap,
+        opacity=opacity,
     )
 
 
@@ -175,7 +145,9 @@ def _matrix_html(title: str, methods: tuple[str, ...], labels: dict[str, str], m
         return ""
     head = "".join(f"<th>{html.escape(labels.get(x, x))}</th>" for x in methods)
     rows = "".join(
-        f"<tr><th>{html.escape(labels.get(a, a))}</th>" + "".join(f"<td>{_fmt(float(m[i, j]), 2)}</td>" for j in range(len(methods))) + "</tr>"
+        f"<tr><th>{html.escape(labels.get(a, a))}</th>"
+        + "".join(f"<td>{_fmt(float(m[i, j]), 2)}</td>" for j in range(len(methods)))
+        + "</tr>"
         for i, a in enumerate(methods)
     )
     return f"<h3>{html.escape(title)}</h3><table><tr><th></th>{head}</tr>{rows}</table>"
@@ -186,15 +158,19 @@ def render_html(r: CaseReport) -> str:
     labels = {e.method: e.label for e in r.maps}
     base = r.model_input
     tiles = "".join(
-        f'<figure>{_img(to_png(overlay(base, e.heatmap, r.opacity, r.colormap), 4), e.label)}'
+        f"<figure>{_img(to_png(overlay(base, e.heatmap, r.opacity, r.colormap), 4), e.label)}"
         f"<figcaption><b>{html.escape(e.label)}</b><br>{e.seconds:.2f} s · deletion AUC {_fmt(e.deletion_auc)} "
         f"(random {_fmt(e.random_deletion_auc)}) · insertion AUC {_fmt(e.insertion_auc)} (random {_fmt(e.random_insertion_auc)})"
         f"{'' if e.seed is None else f' · seed {e.seed}'}</figcaption></figure>"
         for e in r.maps
     )
     versions = ", ".join(f"{html.escape(k)} {html.escape(str(v))}" for k, v in r.versions.items())
-    region = "" if r.region is None else (
-        f"<tr><th>Region on the film</th><td>centre ({r.region[0]:.0f}, {r.region[1]:.0f}) px, side {r.region[2]:.0f} px</td></tr>"
+    region = (
+        ""
+        if r.region is None
+        else (
+            f"<tr><th>Region on the film</th><td>centre ({r.region[0]:.0f}, {r.region[1]:.0f}) px, side {r.region[2]:.0f} px</td></tr>"
+        )
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>BreastXAI case report</title>
@@ -233,7 +209,20 @@ Insertion AUC: higher is better.</p>
 
 
 def _latin1(text: str) -> str:
-    table = {"–": "-", "—": "-", "→": "->", "×": "x", "…": "...", "·": "-", "≥": ">=", "≤": "<=", "’": "'", "‘": "'", "“": '"', "”": '"'}
+    table = {
+        "–": "-",
+        "—": "-",
+        "→": "->",
+        "×": "x",
+        "…": "...",
+        "·": "-",
+        "≥": ">=",
+        "≤": "<=",
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+    }
     for a, b in table.items():
         text = text.replace(a, b)
     return text.encode("latin-1", "replace").decode("latin-1")
@@ -257,7 +246,11 @@ def render_pdf(r: CaseReport) -> bytes:
         ("Modality", r.modality_title),
         ("Prediction", f"{r.label} (probability {r.probability:.1%}; P({r.positive_name}) = {r.p_positive:.3f})"),
         ("Image SHA-256", r.image_sha256),
-        *([("Region on the film", f"centre ({r.region[0]:.0f}, {r.region[1]:.0f}) px, side {r.region[2]:.0f} px")] if r.region else []),
+        *(
+            [("Region on the film", f"centre ({r.region[0]:.0f}, {r.region[1]:.0f}) px, side {r.region[2]:.0f} px")]
+            if r.region
+            else []
+        ),
         ("Model", f"{r.model_name} (trained {r.model_created})"),
         ("Weights SHA-256", r.weights_sha256),
         ("Seed", str(r.seed)),
@@ -277,20 +270,32 @@ def render_pdf(r: CaseReport) -> bytes:
     pdf.cell(0, 4, "Left: as uploaded. Right: the 50x50 input the model sees.", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 7, _latin1(f"Explanations (colour scale {r.colormap}, opacity {r.opacity:.2f})"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        7,
+        _latin1(f"Explanations (colour scale {r.colormap}, opacity {r.opacity:.2f})"),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     col = 0
     for e in r.maps:
         if col == 0 and pdf.get_y() > 230:
             pdf.add_page()
         x = 10 + col * 64
         y = pdf.get_y()
-        pdf.image(Image.open(io.BytesIO(to_png(overlay(r.model_input, e.heatmap, r.opacity, r.colormap), 4))), x=x, y=y, w=40)
+        pdf.image(
+            Image.open(io.BytesIO(to_png(overlay(r.model_input, e.heatmap, r.opacity, r.colormap), 4))), x=x, y=y, w=40
+        )
         pdf.set_xy(x, y + 41)
         pdf.set_font("Helvetica", "B", 8)
         pdf.cell(60, 4, _latin1(e.label))
         pdf.set_xy(x, y + 45)
         pdf.set_font("Helvetica", "", 7)
-        pdf.multi_cell(60, 3.5, _latin1(f"{e.seconds:.2f} s; deletion AUC {_fmt(e.deletion_auc)}; insertion AUC {_fmt(e.insertion_auc)}"))
+        pdf.multi_cell(
+            60,
+            3.5,
+            _latin1(f"{e.seconds:.2f} s; deletion AUC {_fmt(e.deletion_auc)}; insertion AUC {_fmt(e.insertion_auc)}"),
+        )
         col += 1
         if col == 3:
             col = 0
@@ -319,17 +324,4 @@ def render_pdf(r: CaseReport) -> bytes:
     return bytes(pdf.output())
 
 
-__all__ = [
-    "COLORMAPS",
-    "CaseReport",
-    "DISCLAIMER",
-    "MapEntry",
-    "colorize",
-    "colormap_lut",
-    "fit_within",
-    "overlay",
-    "render_html",
-    "render_pdf",
-    "report_from_analysis",
-    "to_png",
-]
+__all__ = ["CaseReport", "DISCLAIMER", "MapEntry", "render_html", "render_pdf", "report_from_analysis"]

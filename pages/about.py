@@ -5,93 +5,100 @@ from __future__ import annotations
 import streamlit as st
 
 from core.report import DISCLAIMER
-from pages import shared
+from ui import state, widgets
 
-shared.route_through_app()
 
-st.title("Model card")
-st.markdown("**What the two models are for, what they were trained on, and where they fall short.**")
-st.warning(f"**Not a medical device.** {DISCLAIMER}", icon=":material/gpp_maybe:")
-
-st.header("Intended use")
-st.markdown(
-    """
-- **Histopathology** — classify one 50×50-pixel H&E patch (about 25 µm at 40×, as cut from a
-  whole-slide image) as *IDC* (invasive ductal carcinoma) or *no IDC*.
-- **Mammography** — classify a lesion already found on a mammogram as *malignant* or *benign*.
-  Upload the lesion's crop, or a whole film and mark the lesion; the model sees a square of four
-  times the lesion's radius. It does **not** search a film for lesions.
-- **Users** — pathologists, radiologists and reviewers checking the model's behaviour, with each
-  prediction explained by several methods and scored for faithfulness.
-- **Not for** — screening, triage or diagnosis; other stains, magnifications or organs; images
-  from other modalities (ultrasound, MRI, tomosynthesis).
-"""
-)
-
-st.header("Limitations")
-st.markdown(
-    """
-- **The mammography set is small**: mini-MIAS has about a hundred annotated lesions from fewer
-  than a hundred patients, so every mammography figure has wide intervals (see *Metrics*), and one
-  misclassified lesion moves accuracy by several points.
-- **What Grad-CAM shows on it**: the last convolution works on a 6×6 grid for a 50×50 input, so a
-  Grad-CAM map is 36 cells of about 8×8 pixels each, smoothed over the patch. It says *which part* of the region mattered, not
-  *which pixels*; on a mammogram crop it often covers the lesion's margin or the surrounding
-  tissue as much as the lesion. Compare it with the pixel-level methods and read the faithfulness
-  scores before trusting it.
-- **Explanations are not proof**: a map shows what changed the model's score, which may be a
-  stain artefact or film edge. The sanity checks on the *Compare* page test whether a method
-  responds to the model at all.
-- **Patch-level histopathology**: a patch is 50×50 pixels of a slide; the model sees no context,
-  and a whole-slide diagnosis is not the sum of patch predictions.
-- **Probabilities** are calibrated only as far as the *Metrics* page's calibration curve shows.
-- **Data shift**: other scanners, stains and film digitisers were not in the training data.
-"""
-)
-
-for name in shared.modality_names():
-    card = shared.load_card(name)
-    st.header(shared.modality_label(name))
-    if card is None:
-        st.info(shared.missing_weights_message(name))
-        continue
-    data, split, hp = card.get("data", {}), card.get("split", {}), card.get("hyperparameters", {})
-    model = card.get("model", {})
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Images", data.get("n_images", "–"))
-    c2.metric("Patients", data.get("n_patients", "–"))
-    c3.metric("Parameters", f"{model.get('parameters', 0):,}")
+def render() -> None:
+    st.title("Model card")
+    st.markdown("**What the two models are for, what they were trained on, and where they fall short.**")
+    st.warning(f"**Not a medical device.** {DISCLAIMER}", icon=":material/gpp_maybe:")
+    st.header("Intended use")
     st.markdown(
-        f"**Data** — {data.get('source', '')}; by class: "
-        + ", ".join(f"{k} {v}" for k, v in data.get("by_class", {}).items())
-        + "."
+        """
+    - **Histopathology** — classify one 50×50-pixel H&E patch (about 25 µm at 40×, as cut from a
+      whole-slide image) as *IDC* (invasive ductal carcinoma) or *no IDC*.
+    - **Mammography** — classify a lesion already found on a mammogram as *malignant* or *benign*.
+      Upload the lesion's crop, or a whole film and mark the lesion; the model sees a square of four
+      times the lesion's radius. It does **not** search a film for lesions.
+    - **Users** — pathologists, radiologists and reviewers checking the model's behaviour, with each
+      prediction explained by several methods and scored for faithfulness.
+    - **Not for** — screening, triage or diagnosis; other stains, magnifications or organs; images
+      from other modalities (ultrasound, MRI, tomosynthesis).
+    """
     )
-    counts = split.get("counts", {})
-    parts = split.get("patients", {})
+    st.header("Limitations")
     st.markdown(
-        f"**Split** — {split.get('protocol', '')} protocol (seed {split.get('seed', '–')}): "
-        + ", ".join(f"{k} {counts.get(k, '–')} images / {len(parts.get(k, []))} patients" for k in ("train", "val", "test"))
-        + ". No patient appears in two parts."
-        if split.get("protocol") == "patient"
-        else f"**Split** — {split.get('protocol', '')}."
+        """
+    - **The mammography set is small**: mini-MIAS has about a hundred annotated lesions from fewer
+      than a hundred patients, so every mammography figure has wide intervals (see *Metrics*), and one
+      misclassified lesion moves accuracy by several points.
+    - **What Grad-CAM shows on it**: the last convolution works on a 6×6 grid for a 50×50 input, so a
+      Grad-CAM map is 36 cells of about 8×8 pixels each, smoothed over the patch. It says *which part* of the region mattered, not
+      *which pixels*; on a mammogram crop it often covers the lesion's margin or the surrounding
+      tissue as much as the lesion. Compare it with the pixel-level methods and read the faithfulness
+      scores before trusting it.
+    - **Explanations are not proof**: a map shows what changed the model's score, which may be a
+      stain artefact or film edge. The sanity checks on the *Compare* page test whether a method
+      responds to the model at all.
+    - **Patch-level histopathology**: a patch is 50×50 pixels of a slide; the model sees no context,
+      and a whole-slide diagnosis is not the sum of patch predictions.
+    - **Probabilities** are calibrated only as far as the *Metrics* page's calibration curve shows.
+    - **Data shift**: other scanners, stains and film digitisers were not in the training data.
+    """
     )
-    if split.get("held_out"):
+    for name in widgets.modality_names():
+        card = state.load_card(name)
+        st.header(widgets.modality_label(name))
+        if card is None:
+            st.info(widgets.missing_weights_message(name))
+            continue
+        data, split, hp = card.get("data", {}), card.get("split", {}), card.get("hyperparameters", {})
+        model = card.get("model", {})
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Images", data.get("n_images", "–"))
+        c2.metric("Patients", data.get("n_patients", "–"))
+        c3.metric("Parameters", f"{model.get('parameters', 0):,}")
         st.markdown(
-            f"**Held out** — patients {', '.join(split['held_out'])} were put in the test part on purpose: their "
-            "slides are complete in the data set, so the Region page can check the model on whole slides it never saw."
+            f"**Data** — {data.get('source', '')}; by class: "
+            + ", ".join(f"{k} {v}" for k, v in data.get("by_class", {}).items())
+            + "."
         )
-    st.markdown(
-        f"**Training** — {hp.get('epochs', '–')} epochs at most, batch size "
-        f"{' → '.join(str(b) for b in hp.get('batch_size_schedule', []))}, {hp.get('optimizer', '')} "
-        f"(learning rate {hp.get('learning_rate', '–')}), reduce-on-plateau "
-        f"{hp.get('reduce_lr_on_plateau', {})}, early stopping {hp.get('early_stopping', {})}; "
-        f"augmentation: {hp.get('augmentation', '')}; class weights {hp.get('class_weight', {})}; seed {hp.get('seed', '–')}."
-    )
-    st.markdown(
-        f"**Model** — `{model.get('name', '')}`, {model.get('flops_per_image', 0) / 1e6:.1f} MFLOPs per image, "
-        f"last convolution `{model.get('last_conv_layer', '')}`; trained {card.get('created', '')}."
-    )
-    st.markdown("**Weights SHA-256**")
-    st.code(card.get("weights", {}).get("sha256", ""), language=None)
-    with st.expander("Software versions"):
-        st.table({"package": list(card.get("versions", {})), "version": list(card.get("versions", {}).values())})
+        counts = split.get("counts", {})
+        parts = split.get("patients", {})
+        st.markdown(
+            f"**Split** — {split.get('protocol', '')} protocol (seed {split.get('seed', '–')}): "
+            + ", ".join(
+                f"{k} {counts.get(k, '–')} images / {len(parts.get(k, []))} patients" for k in ("train", "val", "test")
+            )
+            + ". No patient appears in two parts."
+            if split.get("protocol") == "patient"
+            else f"**Split** — {split.get('protocol', '')}."
+        )
+        if split.get("held_out"):
+            st.markdown(
+                f"**Held out** — patients {', '.join(split['held_out'])} were put in the test part on purpose: their "
+                "slides are complete in the data set, so the Region page can check the model on whole slides it never saw."
+            )
+        st.markdown(
+            f"**Training** — {hp.get('epochs', '–')} epochs at most, batch size "
+            f"{' → '.join(str(b) for b in hp.get('batch_size_schedule', []))}, {hp.get('optimizer', '')} "
+            f"(learning rate {hp.get('learning_rate', '–')}), reduce-on-plateau "
+            f"{hp.get('reduce_lr_on_plateau', {})}, early stopping {hp.get('early_stopping', {})}; "
+            f"augmentation: {hp.get('augmentation', '')}; class weights {hp.get('class_weight', {})}; seed {hp.get('seed', '–')}."
+        )
+        st.markdown(
+            f"**Model** — `{model.get('name', '')}`, {model.get('flops_per_image', 0) / 1e6:.1f} MFLOPs per image, "
+            f"last convolution `{model.get('last_conv_layer', '')}`; trained {card.get('created', '')}."
+        )
+        st.markdown("**Weights SHA-256**")
+        st.code(card.get("weights", {}).get("sha256", ""), language=None)
+        with st.expander("Software versions"):
+            st.table({"package": list(card.get("versions", {})), "version": list(card.get("versions", {}).values())})
+
+
+if __name__ == "__main__":
+    # Streamlit ran this file on its own (a first visit straight to this page's URL on a
+    # fresh server, under the old pages/ folder convention): hand over to the app's router.
+    from app import main
+
+    main()

@@ -8,82 +8,16 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.decode import to_model_input
 from core.errors import BreastXAIError
+from core.imaging.guess import guess_modality
+from core.imaging.lesion import crop_region, default_radius, looks_like_whole_film, region_from_box, region_from_click
+from core.imaging.pictures import COLORMAPS, fit_within, to_png
+from core.imaging.preprocess import to_model_input
 from core.modality import get_modality
-from core.modality_guess import guess_modality
-from core.report import COLORMAPS, fit_within, render_html, render_pdf, report_from_analysis, to_png
-from core.roi import crop_region, default_radius, looks_like_whole_film, region_from_box, region_from_click
-from pages import shared
-
-shared.route_through_app()
-
-st.title("Analyse an image")
-st.markdown(
-    "**Upload a histopathology patch or a mammogram (PNG, JPEG, TIFF or DICOM), check the modality, "
-    "and read the prediction with its explanations side by side.**"
-)
-
-upload = st.file_uploader(
-    "Image file", type=["png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom"], key="upload",
-    help="The image is held in the server's memory only; it is never written to disk.",
-)
-
-# The image comes from the uploader, or from the Gallery's "Open in Analyse".
-picked = st.session_state.get("gallery_pick")
-if upload is not None:
-    data, name, source = upload.getvalue(), upload.name, "upload"
-elif picked:
-    try:
-        with open(picked["path"], "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        shared.show_error(BreastXAIError(f"The gallery image cannot be opened: {exc.strerror or exc}."))
-        st.stop()
-    name, source = picked["path"].rsplit("/", 1)[-1], "gallery"
-    st.info(f"Showing **{picked['id']}** from the gallery (true class: {picked['truth']}).", icon=":material/photo_library:")
-    if st.button("Clear the gallery image"):
-        del st.session_state["gallery_pick"]
-        st.rerun()
-else:
-    st.caption("No image yet. Try one from the **Gallery** page if a data folder is configured.")
-    st.stop()
-
-try:
-    decoded = shared.decode(data, name)
-except BreastXAIError as exc:
-    shared.show_error(exc)
-    st.stop()
-
-digest = shared.image_digest(data)
-pixels = decoded.pixels
-guess = guess_modality(pixels)
-
-# --- modality -------------------------------------------------------------------------
-names = shared.modality_names()
-forced = picked["modality"] if source == "gallery" and picked else None
-suggested = forced or guess.modality or "histo"
-modality_name = st.radio(
-    "Modality", names, index=names.index(suggested), horizontal=True, key=f"modality_{digest[:16]}",
-    format_func=shared.modality_label,
-    help="Suggested from the image: stained colour means an H&E patch, grey means a mammogram.",
-)
-modality = get_modality(modality_name)
-if guess.modality and guess.modality != modality_name:
-    st.warning(
-        f"{guess.reason} Check the modality: this model expects a {modality.title.lower()}, "
-        "and its answer on another kind of image means nothing.",
-        icon=":material/warning:",
-    )
-elif guess.modality is None:
-    st.warning(guess.reason, icon=":material/warning:")
-
-if shared.load_card(modality_name) is None:
-    st.error(shared.missing_weights_message(modality_name))
-    st.stop()
+from core.report import render_html, render_pdf, report_from_analysis
+from ui import figures, state, widgets
 
 
-# --- region of interest on a whole mammogram ------------------------------------------
 def mark_region(film: np.ndarray, key: str):
     """Let the user mark the lesion with a click, a box, or sliders; return the Region."""
     h, w = film.shape[:2]
@@ -114,10 +48,16 @@ def mark_region(film: np.ndarray, key: str):
     fig = go.Figure(go.Image(z=np.stack([grey] * 3, -1), hoverinfo="skip", dx=1 / k, dy=1 / k))
     step = max(w, h) / 48
     gx, gy = np.meshgrid(np.arange(step / 2, w, step), np.arange(step / 2, h, step))
-    fig.add_trace(go.Scatter(
-        x=gx.ravel(), y=gy.ravel(), mode="markers", marker=dict(size=8, opacity=0.01, color="white"),
-        hovertemplate="x %{x:.0f}, y %{y:.0f}<extra>click to centre here</extra>", showlegend=False,
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=gx.ravel(),
+            y=gy.ravel(),
+            mode="markers",
+            marker=dict(size=8, opacity=0.01, color="white"),
+            hovertemplate="x %{x:.0f}, y %{y:.0f}<extra>click to centre here</extra>",
+            showlegend=False,
+        )
+    )
     x0, y0, x1, y1 = region.box
     fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color="#ffb000", width=2))
     fig.update_xaxes(visible=False, range=[0, w], constrain="domain")
@@ -125,8 +65,9 @@ def mark_region(film: np.ndarray, key: str):
     fig.update_layout(height=480, margin=dict(l=0, r=0, t=0, b=0), dragmode="select")
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(fig, key=kchart, on_select="rerun", selection_mode=("points", "box"),
-                        config={"displaylogo": False})
+        st.plotly_chart(
+            fig, key=kchart, on_select="rerun", selection_mode=("points", "box"), config={"displaylogo": False}
+        )
     with right:
         st.markdown(
             "**Mark the lesion.** Click its centre or draw a box around it on the film (box tool "
@@ -141,97 +82,211 @@ def mark_region(film: np.ndarray, key: str):
     return region
 
 
-region = None
-model_pixels = pixels
-if modality_name == "mammo":
-    h, w = pixels.shape[:2]
-    if st.toggle("This is a whole mammogram: mark the lesion", value=looks_like_whole_film(h, w), key=f"film_{digest[:16]}"):
-        region = mark_region(pixels, digest[:16])
-        model_pixels = crop_region(pixels, region)
-
-model_input = to_model_input(model_pixels, modality)
-case_key = digest if region is None else f"{digest}:{region.cx:.0f},{region.cy:.0f},{region.side:.0f}"
-
-try:
-    prediction = shared.predict(modality_name, case_key, model_input)
-except BreastXAIError as exc:
-    shared.show_error(exc)
-    st.stop()
-
-# --- image, model input, prediction ----------------------------------------------------
-c1, c2, c3 = st.columns([2, 1, 2])
-with c1:
-    shown = fit_within(pixels, 360)
-    st.image(to_png(shown, max(1, 200 // max(shown.shape[:2]))), caption=f"Original · {decoded.format} · {decoded.width}×{decoded.height} px · {decoded.bit_depth}-bit")
-with c2:
-    st.image(to_png(model_input, 4), caption="What the model sees (50×50)")
-with c3:
-    positive = prediction.class_index == 1
-    st.metric("Prediction", prediction.label, help="The class with the higher probability.")
-    st.markdown(f"Prediction: **{prediction.label}** with probability **{prediction.probability:.1%}**")
-    st.progress(prediction.p_positive, text=f"P({modality.positive}) = {prediction.p_positive:.3f}")
-    st.caption("A decision aid for research, not a diagnosis.")
-
-# --- explanations -----------------------------------------------------------------------
-labels = shared.method_labels()
-st.subheader("Explanations")
-s1, s2, s3 = st.columns([3, 1, 1])
-with s1:
-    methods = st.multiselect(
-        "Methods", list(labels), default=[m for m in shared.FAST_METHODS if m in labels],
-        format_func=lambda m: labels.get(m, m), key="methods",
-        help="LIME, SHAP (partition) and occlusion take longer; their progress is shown.",
-    )
-with s2:
-    colormap = st.selectbox("Colour map", COLORMAPS, key="colormap")
-with s3:
-    opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
-
-if not methods:
-    st.caption("Choose at least one method.")
-    st.stop()
-
-try:
-    analysis = shared.run_analysis(modality_name, case_key, model_input, methods, seed=0)
-except BreastXAIError as exc:
-    shared.show_error(exc)
-    st.stop()
-
-st.caption(
-    f"Every map explains the predicted class ({prediction.label}) on one colour scale, 0 (least) to 1 "
-    "(most important). Deletion AUC: lower is better; insertion AUC: higher is better."
-)
-st.plotly_chart(shared.colour_bar(colormap), key="colour_bar", config={"displayModeBar": False})
-shared.explanation_grid(analysis, model_input, opacity, colormap, key_prefix="tile")
-
-if len(methods) > 1 and analysis.agreement is not None:
-    st.subheader("Agreement between methods")
-    ag = analysis.agreement
-    names_shown = [labels.get(m, m) for m in ag.methods]
-    t1, t2 = st.tabs(["Rank correlation (Spearman)", "Top-10% overlap"])
-    with t1:
-        st.plotly_chart(shared.matrix_figure(np.asarray(ag.spearman), names_shown, "Spearman rank correlation of the maps"), key="agree_spearman")
-    with t2:
-        st.plotly_chart(shared.matrix_figure(np.asarray(ag.top10_overlap), names_shown, "Share of the top-10% pixels in common", zmin=0.0, colorscale="Blues"), key="agree_top10")
-
-
-# --- case report ----------------------------------------------------------------------
 @st.cache_data(show_spinner=False, max_entries=16)
-def build_reports(key: str, methods: tuple, colormap: str, opacity: float, _analysis, _image, _model_input, modality_name: str, region_tuple):
+def build_reports(
+    key: str,
+    methods: tuple,
+    colormap: str,
+    opacity: float,
+    _analysis,
+    _image,
+    _model_input,
+    modality_name: str,
+    region_tuple,
+):
     report = report_from_analysis(
-        _analysis, modality=get_modality(modality_name), image=_image, model_input=_model_input,
-        card=shared.load_card(modality_name) or {}, labels=shared.method_labels(),
-        image_sha256=key.split(":")[0], region=region_tuple, colormap=colormap, opacity=opacity,
+        _analysis,
+        modality=get_modality(modality_name),
+        image=_image,
+        model_input=_model_input,
+        card=state.load_card(modality_name) or {},
+        labels=state.method_labels(),
+        image_sha256=key.split(":")[0],
+        region=region_tuple,
+        colormap=colormap,
+        opacity=opacity,
     )
     return render_html(report), render_pdf(report)
 
 
-st.subheader("Case report")
-region_tuple = None if region is None else (region.cx, region.cy, region.side)
-html_doc, pdf_doc = build_reports(case_key, tuple(methods), colormap, float(opacity), analysis, pixels, model_input, modality_name, region_tuple)
-d1, d2, _ = st.columns([1, 1, 3])
-with d1:
-    st.download_button("Download report (HTML)", html_doc, file_name=f"breastxai-report-{digest[:8]}.html", mime="text/html", on_click="ignore", key="report_html")
-with d2:
-    st.download_button("Download report (PDF)", pdf_doc, file_name=f"breastxai-report-{digest[:8]}.pdf", mime="application/pdf", on_click="ignore", key="report_pdf")
-st.caption("The report holds the image, prediction, maps, scores, model version, weights SHA-256, seed and time — no patient identifiers.")
+def render() -> None:
+    st.title("Analyse an image")
+    st.markdown(
+        "**Upload a histopathology patch or a mammogram (PNG, JPEG, TIFF or DICOM), check the modality, "
+        "and read the prediction with its explanations side by side.**"
+    )
+    upload = st.file_uploader(
+        "Image file",
+        type=["png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom"],
+        key="upload",
+        help="The image is held in the server's memory only; it is never written to disk.",
+    )
+    picked = st.session_state.get("gallery_pick")
+    if upload is not None:
+        data, name, source = upload.getvalue(), upload.name, "upload"
+    elif picked:
+        try:
+            with open(picked["path"], "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            widgets.show_error(BreastXAIError(f"The gallery image cannot be opened: {exc.strerror or exc}."))
+            st.stop()
+        name, source = picked["path"].rsplit("/", 1)[-1], "gallery"
+        st.info(
+            f"Showing **{picked['id']}** from the gallery (true class: {picked['truth']}).",
+            icon=":material/photo_library:",
+        )
+        if st.button("Clear the gallery image"):
+            del st.session_state["gallery_pick"]
+            st.rerun()
+    else:
+        st.caption("No image yet. Try one from the **Gallery** page if a data folder is configured.")
+        st.stop()
+    try:
+        decoded = state.decode(data, name)
+    except BreastXAIError as exc:
+        widgets.show_error(exc)
+        st.stop()
+    digest = state.image_digest(data)
+    pixels = decoded.pixels
+    guess = guess_modality(pixels)
+    names = widgets.modality_names()
+    forced = picked["modality"] if source == "gallery" and picked else None
+    suggested = forced or guess.modality or "histo"
+    modality_name = st.radio(
+        "Modality",
+        names,
+        index=names.index(suggested),
+        horizontal=True,
+        key=f"modality_{digest[:16]}",
+        format_func=widgets.modality_label,
+        help="Suggested from the image: stained colour means an H&E patch, grey means a mammogram.",
+    )
+    modality = get_modality(modality_name)
+    if guess.modality and guess.modality != modality_name:
+        st.warning(
+            f"{guess.reason} Check the modality: this model expects a {modality.title.lower()}, "
+            "and its answer on another kind of image means nothing.",
+            icon=":material/warning:",
+        )
+    elif guess.modality is None:
+        st.warning(guess.reason, icon=":material/warning:")
+    if state.load_card(modality_name) is None:
+        st.error(widgets.missing_weights_message(modality_name))
+        st.stop()
+    region = None
+    model_pixels = pixels
+    if modality_name == "mammo":
+        h, w = pixels.shape[:2]
+        if st.toggle(
+            "This is a whole mammogram: mark the lesion", value=looks_like_whole_film(h, w), key=f"film_{digest[:16]}"
+        ):
+            region = mark_region(pixels, digest[:16])
+            model_pixels = crop_region(pixels, region)
+    model_input = to_model_input(model_pixels, modality)
+    case_key = digest if region is None else f"{digest}:{region.cx:.0f},{region.cy:.0f},{region.side:.0f}"
+    try:
+        prediction = state.predict(modality_name, case_key, model_input)
+    except BreastXAIError as exc:
+        widgets.show_error(exc)
+        st.stop()
+    c1, c2, c3 = st.columns([2, 1, 2])
+    with c1:
+        shown = fit_within(pixels, 360)
+        st.image(
+            to_png(shown, max(1, 200 // max(shown.shape[:2]))),
+            caption=f"Original · {decoded.format} · {decoded.width}×{decoded.height} px · {decoded.bit_depth}-bit",
+        )
+    with c2:
+        st.image(to_png(model_input, 4), caption="What the model sees (50×50)")
+    with c3:
+        st.metric("Prediction", prediction.label, help="The class with the higher probability.")
+        st.markdown(f"Prediction: **{prediction.label}** with probability **{prediction.probability:.1%}**")
+        st.progress(prediction.p_positive, text=f"P({modality.positive}) = {prediction.p_positive:.3f}")
+        st.caption("A decision aid for research, not a diagnosis.")
+    labels = state.method_labels()
+    st.subheader("Explanations")
+    s1, s2, s3 = st.columns([3, 1, 1])
+    with s1:
+        methods = st.multiselect(
+            "Methods",
+            list(labels),
+            default=[m for m in state.FAST_METHODS if m in labels],
+            format_func=lambda m: labels.get(m, m),
+            key="methods",
+            help="LIME, SHAP (partition) and occlusion take longer; their progress is shown.",
+        )
+    with s2:
+        colormap = st.selectbox("Colour map", COLORMAPS, key="colormap")
+    with s3:
+        opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
+    if not methods:
+        st.caption("Choose at least one method.")
+        st.stop()
+    try:
+        analysis = state.run_analysis(modality_name, case_key, model_input, methods, seed=0)
+    except BreastXAIError as exc:
+        widgets.show_error(exc)
+        st.stop()
+    st.caption(
+        f"Every map explains the predicted class ({prediction.label}) on one colour scale, 0 (least) to 1 "
+        "(most important). Deletion AUC: lower is better; insertion AUC: higher is better."
+    )
+    st.plotly_chart(figures.colour_bar(colormap), key="colour_bar", config={"displayModeBar": False})
+    widgets.explanation_grid(analysis, model_input, opacity, colormap, key_prefix="tile")
+    if len(methods) > 1 and analysis.agreement is not None:
+        st.subheader("Agreement between methods")
+        ag = analysis.agreement
+        names_shown = [labels.get(m, m) for m in ag.methods]
+        t1, t2 = st.tabs(["Rank correlation (Spearman)", "Top-10% overlap"])
+        with t1:
+            st.plotly_chart(
+                figures.matrix_figure(np.asarray(ag.spearman), names_shown, "Spearman rank correlation of the maps"),
+                key="agree_spearman",
+            )
+        with t2:
+            st.plotly_chart(
+                figures.matrix_figure(
+                    np.asarray(ag.top10_overlap),
+                    names_shown,
+                    "Share of the top-10% pixels in common",
+                    zmin=0.0,
+                    colorscale="Blues",
+                ),
+                key="agree_top10",
+            )
+    st.subheader("Case report")
+    region_tuple = None if region is None else (region.cx, region.cy, region.side)
+    html_doc, pdf_doc = build_reports(
+        case_key, tuple(methods), colormap, float(opacity), analysis, pixels, model_input, modality_name, region_tuple
+    )
+    d1, d2, _ = st.columns([1, 1, 3])
+    with d1:
+        st.download_button(
+            "Download report (HTML)",
+            html_doc,
+            file_name=f"breastxai-report-{digest[:8]}.html",
+            mime="text/html",
+            on_click="ignore",
+            key="report_html",
+        )
+    with d2:
+        st.download_button(
+            "Download report (PDF)",
+            pdf_doc,
+            file_name=f"breastxai-report-{digest[:8]}.pdf",
+            mime="application/pdf",
+            on_click="ignore",
+            key="report_pdf",
+        )
+    st.caption(
+        "The report holds the image, prediction, maps, scores, model version, weights SHA-256, seed and time — no patient identifiers."
+    )
+
+
+if __name__ == "__main__":
+    # Streamlit ran this file on its own (a first visit straight to this page's URL on a
+    # fresh server, under the old pages/ folder convention): hand over to the app's router.
+    from app import main
+
+    main()

@@ -7,136 +7,202 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.metrics import confusion, operating_point
-from core.paper import BASELINES_NOTE, WHY_THEY_DIFFER, comparison_table
-from pages import shared
+from core.evaluate.paper import BASELINES_NOTE, WHY_THEY_DIFFER, comparison_table
+from core.evaluate.scores import confusion, operating_point
+from ui import figures, state, widgets
 
-shared.route_through_app()
 
-st.title("Metrics")
-st.markdown("**Choose a modality to audit the model's test results; every number comes from the files shipped with the weights.**")
-
-modality = shared.modality_picker("metrics_modality")
-card = shared.load_card(modality)
-record = shared.load_eval(modality)
-if card is None:
-    st.error(shared.missing_weights_message(modality))
-    st.stop()
-names = card.get("classes", ["negative", "positive"])
-
-# --- headline ---------------------------------------------------------------------------
-tm = card.get("test_metrics", {})
-split = card.get("split", {})
-st.subheader("Headline (test set)")
-st.caption(
-    f"{tm.get('n', '–')} test images from {tm.get('n_patients', '–')} patients ({tm.get('n_positive', '–')} {names[1]}), "
-    f"{split.get('protocol', '')} split; 95% intervals by bootstrap over patients; threshold 0.5."
-)
-if modality == "mammo":
-    st.warning(
-        f"Small data set: the mammography model learned from {card.get('data', {}).get('n_images', '–')} lesion crops and is "
-        f"tested on {tm.get('n', '–')} lesions, so every figure below is uncertain; read the intervals and the "
-        "cross-validation, not the point values.",
-        icon=":material/warning:",
+def render() -> None:
+    st.title("Metrics")
+    st.markdown(
+        "**Choose a modality to audit the model's test results; every number comes from the files shipped with the weights.**"
     )
-headline = [("accuracy", "Accuracy"), ("f1", "F1"), ("auc", "AUC"), ("balanced_accuracy", "Balanced accuracy"),
-            ("sensitivity", "Sensitivity"), ("specificity", "Specificity"), ("precision", "Precision (PPV)")]
-cols = st.columns(len(headline))
-for col, (key, label) in zip(cols, headline):
-    lo, hi = (tm.get("ci", {}).get(key) or [None, None])
-    interval = "95% CI not defined" if shared.fmt(lo) == "–" else f"95% CI {shared.fmt(lo)}–{shared.fmt(hi)}"
-    col.metric(label, shared.fmt(tm.get(key)), help=interval)
-    col.caption(interval)
-st.caption(f"Brier score {shared.fmt(tm.get('brier'))} (lower is better).")
+    modality = widgets.modality_picker("metrics_modality")
+    card = state.load_card(modality)
+    record = state.load_eval(modality)
+    if card is None:
+        st.error(widgets.missing_weights_message(modality))
+        st.stop()
+    names = card.get("classes", ["negative", "positive"])
+    tm = card.get("test_metrics", {})
+    split = card.get("split", {})
+    st.subheader("Headline (test set)")
+    st.caption(
+        f"{tm.get('n', '–')} test images from {tm.get('n_patients', '–')} patients ({tm.get('n_positive', '–')} {names[1]}), "
+        f"{split.get('protocol', '')} split; 95% intervals by bootstrap over patients; threshold 0.5."
+    )
+    if modality == "mammo":
+        st.warning(
+            f"Small data set: the mammography model learned from {card.get('data', {}).get('n_images', '–')} lesion crops and is "
+            f"tested on {tm.get('n', '–')} lesions, so every figure below is uncertain; read the intervals and the "
+            "cross-validation, not the point values.",
+            icon=":material/warning:",
+        )
+    headline = [
+        ("accuracy", "Accuracy"),
+        ("f1", "F1"),
+        ("auc", "AUC"),
+        ("balanced_accuracy", "Balanced accuracy"),
+        ("sensitivity", "Sensitivity"),
+        ("specificity", "Specificity"),
+        ("precision", "Precision (PPV)"),
+    ]
+    cols = st.columns(len(headline))
+    for col, (key, label) in zip(cols, headline):
+        lo, hi = tm.get("ci", {}).get(key) or [None, None]
+        interval = "95% CI not defined" if widgets.fmt(lo) == "–" else f"95% CI {widgets.fmt(lo)}–{widgets.fmt(hi)}"
+        col.metric(label, widgets.fmt(tm.get(key)), help=interval)
+        col.caption(interval)
+    st.caption(f"Brier score {widgets.fmt(tm.get('brier'))} (lower is better).")
+    if record is None:
+        st.info(
+            "No evaluation file (`weights/<modality>.eval.json`) is installed, so curves and per-image results are not available."
+        )
+    else:
+        curves = record.get("curves", {})
+        st.subheader("ROC and precision–recall")
+        c1, c2 = st.columns(2)
+        roc = curves.get("roc", {})
+        fig = go.Figure(
+            go.Scatter(
+                x=roc.get("fpr", []),
+                y=roc.get("tpr", []),
+                mode="lines",
+                name="ROC",
+                customdata=roc.get("thresholds", []),
+                hovertemplate="FPR %{x:.3f}<br>TPR %{y:.3f}<br>threshold %{customdata:.3f}<extra></extra>",
+            )
+        )
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="chance"))
+        fig.update_layout(
+            title=f"ROC (AUC {widgets.fmt(record.get('metrics', {}).get('auc'))})",
+            xaxis_title="1 − specificity",
+            yaxis_title="Sensitivity",
+            height=380,
+            margin=dict(t=40),
+        )
+        c1.plotly_chart(fig, key="roc")
+        pr = curves.get("pr", {})
+        fig = go.Figure(
+            go.Scatter(
+                x=pr.get("recall", []),
+                y=pr.get("precision", []),
+                mode="lines",
+                name="PR",
+                customdata=pr.get("thresholds", []),
+                hovertemplate="recall %{x:.3f}<br>precision %{y:.3f}<br>threshold %{customdata:.3f}<extra></extra>",
+            )
+        )
+        prevalence = record.get("metrics", {}).get("n_positive", 0) / max(record.get("metrics", {}).get("n", 1), 1)
+        fig.add_hline(y=prevalence, line_dash="dot", line_color="grey", annotation_text="prevalence")
+        fig.update_layout(
+            title="Precision–recall",
+            xaxis_title="Recall (sensitivity)",
+            yaxis_title="Precision (PPV)",
+            height=380,
+            margin=dict(t=40),
+        )
+        c2.plotly_chart(fig, key="pr")
 
-if record is None:
-    st.info("No evaluation file (`weights/<modality>.eval.json`) is installed, so curves and per-image results are not available.")
-else:
-    curves = record.get("curves", {})
-    st.subheader("ROC and precision–recall")
-    c1, c2 = st.columns(2)
-    roc = curves.get("roc", {})
-    fig = go.Figure(go.Scatter(x=roc.get("fpr", []), y=roc.get("tpr", []), mode="lines", name="ROC",
-                               customdata=roc.get("thresholds", []),
-                               hovertemplate="FPR %{x:.3f}<br>TPR %{y:.3f}<br>threshold %{customdata:.3f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="chance"))
-    fig.update_layout(title=f"ROC (AUC {shared.fmt(record.get('metrics', {}).get('auc'))})", xaxis_title="1 − specificity",
-                      yaxis_title="Sensitivity", height=380, margin=dict(t=40))
-    c1.plotly_chart(fig, key="roc")
-    pr = curves.get("pr", {})
-    fig = go.Figure(go.Scatter(x=pr.get("recall", []), y=pr.get("precision", []), mode="lines", name="PR",
-                               customdata=pr.get("thresholds", []),
-                               hovertemplate="recall %{x:.3f}<br>precision %{y:.3f}<br>threshold %{customdata:.3f}<extra></extra>"))
-    prevalence = record.get("metrics", {}).get("n_positive", 0) / max(record.get("metrics", {}).get("n", 1), 1)
-    fig.add_hline(y=prevalence, line_dash="dot", line_color="grey", annotation_text="prevalence")
-    fig.update_layout(title="Precision–recall", xaxis_title="Recall (sensitivity)", yaxis_title="Precision (PPV)", height=380, margin=dict(t=40))
-    c2.plotly_chart(fig, key="pr")
+        # --- threshold --------------------------------------------------------------------
+        st.subheader("Confusion matrix at a chosen threshold")
+        preds = record.get("predictions", [])
+        y = np.array([p["label"] for p in preds], int)
+        p = np.array([p["probability"] for p in preds], float)
+        threshold = st.slider(f"Threshold on P({names[1]})", 0.0, 1.0, 0.5, 0.01, key="threshold")
+        tn, fp, fn, tp = confusion(y, p >= threshold)
+        op = operating_point(tn, fp, fn, tp)
+        c1, c2 = st.columns([1, 1])
+        fig = figures.matrix_figure(
+            np.array([[tn, fp], [fn, tp]]), [], "", zmin=0, zmax=max(len(y), 1), colorscale="Blues", fmt="d"
+        )
+        fig.data[0].update(
+            x=[f"predicted {names[0]}", f"predicted {names[1]}"],
+            y=[f"true {names[0]}", f"true {names[1]}"],
+            hovertemplate="%{y}, %{x}: %{z}<extra></extra>",
+        )
+        fig.update_layout(height=320, title=f"{len(y)} images, threshold {threshold:.2f}")
+        c1.plotly_chart(fig, key="confusion")
+        with c2:
+            m1, m2 = st.columns(2)
+            m1.metric("Sensitivity", widgets.fmt(op["sensitivity"]))
+            m2.metric("Specificity", widgets.fmt(op["specificity"]))
+            m1.metric("PPV (precision)", widgets.fmt(op["ppv"]))
+            m2.metric("NPV", widgets.fmt(op["npv"]))
+            st.caption(
+                f"TP {tp} · FP {fp} · FN {fn} · TN {tn}. Recomputed from the per-image predictions in the eval file."
+            )
 
-    # --- threshold --------------------------------------------------------------------
-    st.subheader("Confusion matrix at a chosen threshold")
-    preds = record.get("predictions", [])
-    y = np.array([p["label"] for p in preds], int)
-    p = np.array([p["probability"] for p in preds], float)
-    threshold = st.slider(f"Threshold on P({names[1]})", 0.0, 1.0, 0.5, 0.01, key="threshold")
-    tn, fp, fn, tp = confusion(y, p >= threshold)
-    op = operating_point(tn, fp, fn, tp)
-    c1, c2 = st.columns([1, 1])
-    fig = shared.matrix_figure(np.array([[tn, fp], [fn, tp]]), [], "", zmin=0, zmax=max(len(y), 1), colorscale="Blues", fmt="d")
-    fig.data[0].update(x=[f"predicted {names[0]}", f"predicted {names[1]}"], y=[f"true {names[0]}", f"true {names[1]}"],
-                       hovertemplate="%{y}, %{x}: %{z}<extra></extra>")
-    fig.update_layout(height=320, title=f"{len(y)} images, threshold {threshold:.2f}")
-    c1.plotly_chart(fig, key="confusion")
-    with c2:
-        m1, m2 = st.columns(2)
-        m1.metric("Sensitivity", shared.fmt(op["sensitivity"]))
-        m2.metric("Specificity", shared.fmt(op["specificity"]))
-        m1.metric("PPV (precision)", shared.fmt(op["ppv"]))
-        m2.metric("NPV", shared.fmt(op["npv"]))
-        st.caption(f"TP {tp} · FP {fp} · FN {fn} · TN {tn}. Recomputed from the per-image predictions in the eval file.")
+        st.subheader("Calibration")
+        cal = curves.get("calibration", {})
+        fig = go.Figure(
+            go.Scatter(
+                x=cal.get("mean_predicted", []),
+                y=cal.get("fraction_positive", []),
+                mode="lines+markers",
+                customdata=cal.get("count", []),
+                name="model",
+                hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<br>%{customdata} images<extra></extra>",
+            )
+        )
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="perfect"))
+        fig.update_layout(
+            xaxis_title=f"Mean predicted P({names[1]})",
+            yaxis_title=f"Observed fraction {names[1]}",
+            height=360,
+            margin=dict(t=20),
+        )
+        st.plotly_chart(fig, key="calibration")
 
-    st.subheader("Calibration")
-    cal = curves.get("calibration", {})
-    fig = go.Figure(go.Scatter(x=cal.get("mean_predicted", []), y=cal.get("fraction_positive", []), mode="lines+markers",
-                               customdata=cal.get("count", []), name="model",
-                               hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<br>%{customdata} images<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="perfect"))
-    fig.update_layout(xaxis_title=f"Mean predicted P({names[1]})", yaxis_title=f"Observed fraction {names[1]}", height=360, margin=dict(t=20))
-    st.plotly_chart(fig, key="calibration")
+        st.subheader("Per patient")
+        st.dataframe(pd.DataFrame(record.get("per_patient", [])), hide_index=True, key="per_patient")
+    st.subheader("Training curves")
+    hist = card.get("history", {})
+    if hist.get("loss"):
+        epochs = list(range(1, len(hist["loss"]) + 1))
+        c1, c2 = st.columns(2)
+        fig = go.Figure()
+        for k, label in (("loss", "training loss"), ("val_loss", "validation loss")):
+            fig.add_trace(go.Scatter(x=epochs, y=hist.get(k, []), mode="lines+markers", name=label))
+        if hist.get("best_epoch"):
+            fig.add_vline(x=hist["best_epoch"][0], line_dash="dot", annotation_text="kept")
+        fig.update_layout(xaxis_title="Epoch", yaxis_title="Loss", height=320, margin=dict(t=20))
+        c1.plotly_chart(fig, key="loss")
+        fig = go.Figure()
+        for k, label in (("accuracy", "training accuracy"), ("val_accuracy", "validation accuracy")):
+            fig.add_trace(go.Scatter(x=epochs, y=hist.get(k, []), mode="lines+markers", name=label))
+        fig.update_layout(xaxis_title="Epoch", yaxis_title="Accuracy", height=320, margin=dict(t=20))
+        c2.plotly_chart(fig, key="accuracy")
+        st.caption(
+            "Batch size per epoch: "
+            + ", ".join(str(b) for b in hist.get("batch_size", []))
+            + ". Learning rate per epoch: "
+            + ", ".join(f"{v:.0e}" for v in hist.get("learning_rate", []))
+            + "."
+        )
+    cv = card.get("cross_validation")
+    if cv:
+        st.subheader(f"{cv.get('folds')}-fold cross-validation (patient-grouped)")
+        st.dataframe(
+            pd.DataFrame([{"metric": k, "mean": v["mean"], "sd": v["sd"]} for k, v in cv.get("mean_sd", {}).items()]),
+            hide_index=True,
+            key="cv",
+        )
+    st.subheader("The paper's Table 1 beside our results")
+    rows = comparison_table(modality, card)
+    st.dataframe(
+        pd.DataFrame([r.as_dict() for r in rows]),
+        hide_index=True,
+        key="paper_table",
+        column_config={k: st.column_config.NumberColumn(k, format="%.3f") for k in ("Accuracy", "F1", "AUC")},
+    )
+    st.caption(BASELINES_NOTE)
+    st.markdown(f"**Why the numbers differ.** {WHY_THEY_DIFFER}")
 
-    st.subheader("Per patient")
-    st.dataframe(pd.DataFrame(record.get("per_patient", [])), hide_index=True, key="per_patient")
 
-# --- training -----------------------------------------------------------------------------
-st.subheader("Training curves")
-hist = card.get("history", {})
-if hist.get("loss"):
-    epochs = list(range(1, len(hist["loss"]) + 1))
-    c1, c2 = st.columns(2)
-    fig = go.Figure()
-    for k, label in (("loss", "training loss"), ("val_loss", "validation loss")):
-        fig.add_trace(go.Scatter(x=epochs, y=hist.get(k, []), mode="lines+markers", name=label))
-    if hist.get("best_epoch"):
-        fig.add_vline(x=hist["best_epoch"][0], line_dash="dot", annotation_text="kept")
-    fig.update_layout(xaxis_title="Epoch", yaxis_title="Loss", height=320, margin=dict(t=20))
-    c1.plotly_chart(fig, key="loss")
-    fig = go.Figure()
-    for k, label in (("accuracy", "training accuracy"), ("val_accuracy", "validation accuracy")):
-        fig.add_trace(go.Scatter(x=epochs, y=hist.get(k, []), mode="lines+markers", name=label))
-    fig.update_layout(xaxis_title="Epoch", yaxis_title="Accuracy", height=320, margin=dict(t=20))
-    c2.plotly_chart(fig, key="accuracy")
-    st.caption("Batch size per epoch: " + ", ".join(str(b) for b in hist.get("batch_size", [])) +
-               ". Learning rate per epoch: " + ", ".join(f"{v:.0e}" for v in hist.get("learning_rate", [])) + ".")
+if __name__ == "__main__":
+    # Streamlit ran this file on its own (a first visit straight to this page's URL on a
+    # fresh server, under the old pages/ folder convention): hand over to the app's router.
+    from app import main
 
-cv = card.get("cross_validation")
-if cv:
-    st.subheader(f"{cv.get('folds')}-fold cross-validation (patient-grouped)")
-    st.dataframe(pd.DataFrame([{"metric": k, "mean": v["mean"], "sd": v["sd"]} for k, v in cv.get("mean_sd", {}).items()]),
-                 hide_index=True, key="cv")
-
-# --- the paper's table ------------------------------------------------------------------------
-st.subheader("The paper's Table 1 beside our results")
-rows = comparison_table(modality, card)
-st.dataframe(pd.DataFrame([r.as_dict() for r in rows]), hide_index=True, key="paper_table",
-             column_config={k: st.column_config.NumberColumn(k, format="%.3f") for k in ("Accuracy", "F1", "AUC")})
-st.caption(BASELINES_NOTE)
-st.markdown(f"**Why the numbers differ.** {WHY_THEY_DIFFER}")
+    main()

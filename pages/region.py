@@ -9,38 +9,24 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import BreastXAIError
-from core.mosaic import COMPLETE_PATIENTS, Mosaic, build_mosaic, evaluate_mosaic, model_part, patient_folders, truth_rgb
-from core.region import (
+from core.imaging.pictures import COLORMAPS, fit_within, to_png
+from core.region.mosaic import COMPLETE_PATIENTS, Mosaic, build_mosaic, evaluate_mosaic, model_part, patient_folders
+from core.region.pictures import overlay_rgb, truth_rgb
+from core.region.tiles import (
     BACKGROUND_SHARE,
     TILE,
     TISSUE,
     RegionResult,
     analyse_region,
-    overlay_rgb,
     tile_image,
 )
-from core.report import COLORMAPS, fit_within, to_png
-from pages import shared
-
-shared.route_through_app()
+from ui import paths, state, widgets
 
 DISPLAY_SIDE = 900  # the map is shown at most this many pixels wide or high
 STRIDES = (50, 40, 25, 20, 10)
 MAX_CLICKABLE = 20_000  # tile centres sent to the browser as clickable points
 
-st.title("Region analysis")
-st.markdown(
-    "**Map the probability of invasive ductal carcinoma over a larger H&E region or a whole slide "
-    "rebuilt from its patches, then open any tile to see why the model scored it so.**"
-)
 
-if shared.load_card("histo") is None:
-    st.error(shared.missing_weights_message("histo"))
-    st.stop()
-card = shared.load_card("histo") or {}
-
-
-# --- cached work ------------------------------------------------------------------------
 @st.cache_data(show_spinner="Rebuilding the slide from its patches…", max_entries=4)
 def mosaic_of(folder: str) -> Mosaic:
     return build_mosaic(folder)
@@ -49,7 +35,7 @@ def mosaic_of(folder: str) -> Mosaic:
 @st.cache_data(show_spinner="Tiling and scoring the region…", max_entries=8)
 def region_of(key: str, stride: int, _image: np.ndarray, _valid: np.ndarray | None) -> RegionResult:
     """The analysis depends on the image (``key``) and the stride only; threshold is applied at display."""
-    return analyse_region(_image, shared.load_classifier("histo"), stride, valid=_valid)
+    return analyse_region(_image, state.load_classifier("histo"), stride, valid=_valid)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -62,184 +48,256 @@ def picture_of(key: str, stride: int, opacity: float, threshold: float | None, _
 def folder_label(folder, card: dict) -> str:
     pid = folder.name
     part = model_part(card, pid)
-    seen = {"train": "trained on", "val": "validation", "test": "unseen (test part)", "none": "unseen (not in its data)"}
+    seen = {
+        "train": "trained on",
+        "val": "validation",
+        "test": "unseen (test part)",
+        "none": "unseen (not in its data)",
+    }
     kind = "complete slide" if pid in COMPLETE_PATIENTS else "sampled patches"
     return f"{pid} · {kind} · {seen.get(part, 'split unknown')}"
 
 
-# --- source -------------------------------------------------------------------------------
-source = st.radio("Source", ["Slide mosaic from the data set", "Upload a region image"], horizontal=True, key="region_source")
-mosaic = None
-if source.startswith("Slide"):
-    root = shared.histo_root()
-    if root is None:
-        st.info("No histopathology data folder is configured (set BREASTXAI_DATA). Upload a region image instead.")
-        st.stop()
-    folders = patient_folders(root)
-    unseen_complete = [f for f in folders if f.name in COMPLETE_PATIENTS and model_part(card, f.name) in ("test", "none")]
-    default = folders.index(unseen_complete[0]) if unseen_complete else 0
-    folder = st.selectbox(
-        "Patient", folders, index=default, format_func=lambda f: folder_label(f, card), key="region_patient",
-        help="Complete slides hold every patch of the patient; sampled ones hold about 9% (holes show hatched). "
-        "The AUC is a fair estimate only on complete slides of patients the model never saw.",
+def render() -> None:
+    st.title("Region analysis")
+    st.markdown(
+        "**Map the probability of invasive ductal carcinoma over a larger H&E region or a whole slide "
+        "rebuilt from its patches, then open any tile to see why the model scored it so.**"
     )
-    try:
-        mosaic = mosaic_of(str(folder))
-    except BreastXAIError as exc:
-        shared.show_error(exc)
+    if state.load_card("histo") is None:
+        st.error(widgets.missing_weights_message("histo"))
         st.stop()
-    image, valid, key = mosaic.image, mosaic.valid, f"mosaic:{mosaic.patient}"
-    caption = f"Patient {mosaic.patient}: {len(mosaic.patches)} patches on a {mosaic.valid.shape[1]}×{mosaic.valid.shape[0]} px slide"
-else:
-    upload = st.file_uploader(
-        "H&E region image (PNG, JPEG or TIFF; about 100 to 5,000 px a side)", type=["png", "jpg", "jpeg", "tif", "tiff"],
-        key="region_upload", help="Nothing is stored: the image stays in this session's memory. "
-        "The scale should match the data set's 40× scans (a 50-px tile ≈ 25 µm).",
+    card = state.load_card("histo") or {}
+    source = st.radio(
+        "Source", ["Slide mosaic from the data set", "Upload a region image"], horizontal=True, key="region_source"
     )
-    if upload is None:
-        st.caption("No image yet. Or pick a slide mosaic from the data set above.")
-        st.stop()
-    data = upload.getvalue()
+    mosaic = None
+    if source.startswith("Slide"):
+        root = paths.histo_root()
+        if root is None:
+            st.info("No histopathology data folder is configured (set BREASTXAI_DATA). Upload a region image instead.")
+            st.stop()
+        folders = patient_folders(root)
+        unseen_complete = [
+            f for f in folders if f.name in COMPLETE_PATIENTS and model_part(card, f.name) in ("test", "none")
+        ]
+        default = folders.index(unseen_complete[0]) if unseen_complete else 0
+        folder = st.selectbox(
+            "Patient",
+            folders,
+            index=default,
+            format_func=lambda f: folder_label(f, card),
+            key="region_patient",
+            help="Complete slides hold every patch of the patient; sampled ones hold about 9% (holes show hatched). "
+            "The AUC is a fair estimate only on complete slides of patients the model never saw.",
+        )
+        try:
+            mosaic = mosaic_of(str(folder))
+        except BreastXAIError as exc:
+            widgets.show_error(exc)
+            st.stop()
+        image, valid, key = mosaic.image, mosaic.valid, f"mosaic:{mosaic.patient}"
+        caption = f"Patient {mosaic.patient}: {len(mosaic.patches)} patches on a {mosaic.valid.shape[1]}×{mosaic.valid.shape[0]} px slide"
+    else:
+        upload = st.file_uploader(
+            "H&E region image (PNG, JPEG or TIFF; about 100 to 5,000 px a side)",
+            type=["png", "jpg", "jpeg", "tif", "tiff"],
+            key="region_upload",
+            help="Nothing is stored: the image stays in this session's memory. "
+            "The scale should match the data set's 40× scans (a 50-px tile ≈ 25 µm).",
+        )
+        if upload is None:
+            st.caption("No image yet. Or pick a slide mosaic from the data set above.")
+            st.stop()
+        data = upload.getvalue()
+        try:
+            decoded = state.decode(data, upload.name)
+        except BreastXAIError as exc:
+            widgets.show_error(exc)
+            st.stop()
+        if decoded.channels == 1:
+            st.warning(
+                "This image is grey; the model expects colour H&E. Its map means little.", icon=":material/warning:"
+            )
+        image, valid, key = decoded.pixels, None, f"upload:{state.image_digest(data)}"
+        caption = f"{upload.name} · {decoded.width}×{decoded.height} px"
+    c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
+    with c1:
+        stride = st.selectbox(
+            "Stride (px)",
+            STRIDES,
+            key="region_stride",
+            help="Pixels between tiles; below 50 the tiles overlap and the map is smoother but slower.",
+        )
+    with c2:
+        threshold = st.slider("Flag at IDC probability ≥", 0.05, 0.95, 0.5, 0.05, key="region_threshold")
+    with c3:
+        opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="region_opacity")
+    with c4:
+        only_flagged = st.toggle(
+            "Colour flagged only", value=False, key="region_only", help="Colour only tiles at or above the threshold."
+        )
     try:
-        decoded = shared.decode(data, upload.name)
+        result = region_of(key, int(stride), image, valid)
     except BreastXAIError as exc:
-        shared.show_error(exc)
+        widgets.show_error(exc)
         st.stop()
-    if decoded.channels == 1:
-        st.warning("This image is grey; the model expects colour H&E. Its map means little.", icon=":material/warning:")
-    image, valid, key = decoded.pixels, None, f"upload:{shared.image_digest(data)}"
-    caption = f"{upload.name} · {decoded.width}×{decoded.height} px"
-
-# --- settings -------------------------------------------------------------------------------
-c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
-with c1:
-    stride = st.selectbox("Stride (px)", STRIDES, key="region_stride", help="Pixels between tiles; below 50 the tiles overlap and the map is smoother but slower.")
-with c2:
-    threshold = st.slider("Flag at IDC probability ≥", 0.05, 0.95, 0.5, 0.05, key="region_threshold")
-with c3:
-    opacity = st.slider("Heatmap opacity", 0.0, 1.0, 0.45, 0.05, key="region_opacity")
-with c4:
-    only_flagged = st.toggle("Colour flagged only", value=False, key="region_only", help="Colour only tiles at or above the threshold.")
-
-try:
-    result = region_of(key, int(stride), image, valid)
-except BreastXAIError as exc:
-    shared.show_error(exc)
-    st.stop()
-result = dataclasses.replace(result, threshold=float(threshold))
-
-m1, m2, m3, m4, m5 = st.columns(5)
-m1.metric("Tiles", f"{result.tiles:,}", help="50×50 tiles at this stride, including background and holes.")
-m2.metric("Tissue tiles", f"{result.tissue_tiles:,}", help=f"Tiles with under {BACKGROUND_SHARE:.0%} white/empty pixels; only these are scored.")
-m3.metric("Flagged tissue", f"{result.flagged_fraction:.1%}", help="Share of the tissue area with IDC probability at or above the threshold.")
-m4.metric("Seconds", f"{result.seconds:.2f}", help="Tiling, background test, inference and map (first run; cached after).")
-score = None
-if mosaic is not None:
-    score = evaluate_mosaic(mosaic, result, card)
-    m5.metric("Patch-level AUC", shared.fmt(score.auc), help="ROC AUC of the map against the patch labels, over the scored patches.")
-    if score.note:
-        st.caption(f"Note: {score.note}.")
-    elif score.reportable:
-        st.caption("Complete slide of a patient the model never saw: this AUC is a fair estimate for this slide.")
-
-# --- the map -----------------------------------------------------------------------------
-picture = picture_of(key, int(stride), float(opacity), float(threshold) if only_flagged else None, image, result)
-h, w = result.height, result.width
-k = picture.shape[1] / w
-tissue = np.flatnonzero(result.status == TISSUE)
-if len(tissue) > MAX_CLICKABLE:  # thin the clickable points to a coarser grid; the map stays full
-    step = int(np.ceil(np.sqrt(len(tissue) / MAX_CLICKABLE)))
-    cell = result.positions[tissue] // int(stride)
-    tissue = tissue[(cell[:, 0] % step == 0) & (cell[:, 1] % step == 0)]
-centres = result.positions[tissue] + TILE / 2
-fig = go.Figure(go.Image(z=picture, dx=1 / k, dy=1 / k, hoverinfo="skip"))
-Scatter = go.Scattergl if len(tissue) > 5000 else go.Scatter
-fig.add_trace(Scatter(
-    x=centres[:, 1], y=centres[:, 0], mode="markers", customdata=tissue,
-    marker=dict(size=max(4, int(TILE * k * 0.8)), opacity=0.01, color="white", symbol="square"),
-    text=[f"{p:.2f}" for p in result.p_positive[tissue]],
-    hovertemplate="tile x %{x:.0f}, y %{y:.0f}<br>P(IDC) %{text}<extra>click to explain</extra>", showlegend=False,
-))
-fig.update_xaxes(visible=False, range=[0, w], constrain="domain")
-fig.update_yaxes(visible=False, range=[h, 0], scaleanchor="x", constrain="domain")
-fig_width = 560 if mosaic is not None else 900  # about the column's width, for the height below
-fig.update_layout(height=int(np.clip(fig_width * h / w, 240, 720)), margin=dict(l=0, r=0, t=0, b=0), clickmode="event+select")
-
-st.caption(
-    f"{caption}. Colour: IDC probability from blue (0) through yellow to red (1); uncoloured tissue is background "
-    "(skipped); hatched grey is no data (missing patches). Click a tile to explain it."
-)
-if mosaic is not None:
-    left, right = st.columns(2)
-    with left:
-        event = st.plotly_chart(fig, key="region_map", on_select="rerun", selection_mode="points", config={"displaylogo": False})
-    with right:
-        st.image(to_png(fit_within(truth_rgb(mosaic), DISPLAY_SIDE)), caption="Truth: patch labels (red = IDC, blue = no IDC)", width="stretch")
-else:
-    event = st.plotly_chart(fig, key="region_map", on_select="rerun", selection_mode="points", config={"displaylogo": False})
-
-# --- tile picked ---------------------------------------------------------------------------
-top = result.top_tiles(10)
-if not result.tissue_tiles or not len(tissue):
-    st.info("No tissue tiles in this image: everything is background or missing.")
-    st.stop()
-selection = event.get("selection") if hasattr(event, "get") else None
-points = (selection or {}).get("points") or []
-pick_key = f"region_pick:{key}:{stride}"
-if points:
-    px, py = float(points[-1]["x"]), float(points[-1]["y"])
-    nearest = tissue[np.argmin((centres[:, 1] - px) ** 2 + (centres[:, 0] - py) ** 2)]
-    st.session_state[pick_key] = int(nearest)
-options = [int(np.flatnonzero((result.positions[:, 0] == t.y) & (result.positions[:, 1] == t.x))[0]) for t in top]
-chosen = st.session_state.get(pick_key)
-if chosen is not None and chosen not in options:
-    options = [chosen] + options
-index = st.selectbox(
-    "Tile", options, index=options.index(chosen) if chosen in options else 0, key=f"tile_select:{key}:{stride}:{chosen}",
-    format_func=lambda i: f"x {result.positions[i, 1]}, y {result.positions[i, 0]} · P(IDC) {result.p_positive[i]:.3f}",
-    help="The most suspicious tiles, or the one you clicked on the map.",
-)
-ty, tx = (int(v) for v in result.positions[index])
-model_input = tile_image(image, ty, tx)
-case_key = f"{key}:tile:{ty},{tx}"
-
-t1, t2 = st.columns([1, 3])
-with t1:
-    st.image(to_png(model_input, 4), caption=f"Tile at x {tx}, y {ty} (50×50)")
-with t2:
-    p = float(result.p_positive[index])
-    st.progress(min(max(p, 0.0), 1.0), text=f"P(IDC) = {p:.3f} · {'flagged' if p >= threshold else 'not flagged'} at {threshold:.2f}")
+    result = dataclasses.replace(result, threshold=float(threshold))
+    m1, m2, m3, m4, m5 = st.columns(5)
+    m1.metric("Tiles", f"{result.tiles:,}", help="50×50 tiles at this stride, including background and holes.")
+    m2.metric(
+        "Tissue tiles",
+        f"{result.tissue_tiles:,}",
+        help=f"Tiles with under {BACKGROUND_SHARE:.0%} white/empty pixels; only these are scored.",
+    )
+    m3.metric(
+        "Flagged tissue",
+        f"{result.flagged_fraction:.1%}",
+        help="Share of the tissue area with IDC probability at or above the threshold.",
+    )
+    m4.metric(
+        "Seconds", f"{result.seconds:.2f}", help="Tiling, background test, inference and map (first run; cached after)."
+    )
+    score = None
     if mosaic is not None:
-        at = np.flatnonzero((mosaic.positions[:, 0] == ty) & (mosaic.positions[:, 1] == tx))
-        if len(at):
-            st.markdown(f"Patch label: **{'IDC' if mosaic.labels[at[0]] else 'no IDC'}** (`{mosaic.patches[at[0]].id}`)")
-    st.caption("A decision aid for research, not a diagnosis.")
-
-try:
-    import core.analysis  # noqa: F401
-except ImportError:
-    st.info("The explanation engine is not installed, so only the tile's probability is shown.")
-    st.stop()
-
-labels = shared.method_labels()
-s1, s2 = st.columns([3, 1])
-with s1:
-    methods = st.multiselect(
-        "Explanation methods", list(labels), default=[m for m in shared.FAST_METHODS if m in labels],
-        format_func=lambda m: labels.get(m, m), key="region_methods",
+        score = evaluate_mosaic(mosaic, result, card)
+        m5.metric(
+            "Patch-level AUC",
+            widgets.fmt(score.auc),
+            help="ROC AUC of the map against the patch labels, over the scored patches.",
+        )
+        if score.note:
+            st.caption(f"Note: {score.note}.")
+        elif score.reportable:
+            st.caption("Complete slide of a patient the model never saw: this AUC is a fair estimate for this slide.")
+    picture = picture_of(key, int(stride), float(opacity), float(threshold) if only_flagged else None, image, result)
+    h, w = result.height, result.width
+    k = picture.shape[1] / w
+    tissue = np.flatnonzero(result.status == TISSUE)
+    if len(tissue) > MAX_CLICKABLE:  # thin the clickable points to a coarser grid; the map stays full
+        step = int(np.ceil(np.sqrt(len(tissue) / MAX_CLICKABLE)))
+        cell = result.positions[tissue] // int(stride)
+        tissue = tissue[(cell[:, 0] % step == 0) & (cell[:, 1] % step == 0)]
+    centres = result.positions[tissue] + TILE / 2
+    fig = go.Figure(go.Image(z=picture, dx=1 / k, dy=1 / k, hoverinfo="skip"))
+    Scatter = go.Scattergl if len(tissue) > 5000 else go.Scatter
+    fig.add_trace(
+        Scatter(
+            x=centres[:, 1],
+            y=centres[:, 0],
+            mode="markers",
+            customdata=tissue,
+            marker=dict(size=max(4, int(TILE * k * 0.8)), opacity=0.01, color="white", symbol="square"),
+            text=[f"{p:.2f}" for p in result.p_positive[tissue]],
+            hovertemplate="tile x %{x:.0f}, y %{y:.0f}<br>P(IDC) %{text}<extra>click to explain</extra>",
+            showlegend=False,
+        )
     )
-with s2:
-    colormap = st.selectbox("Colour map", COLORMAPS, key="region_colormap")
-if not methods:
-    st.caption("Choose at least one method.")
-    st.stop()
-try:
-    analysis = shared.run_analysis("histo", case_key, model_input, methods, seed=0)
-except BreastXAIError as exc:
-    shared.show_error(exc)
-    st.stop()
-st.caption(
-    f"Every map explains the predicted class ({analysis.prediction.label}) of this tile on one scale, 0 (least) "
-    "to 1 (most important). Deletion AUC: lower is better; insertion AUC: higher is better."
-)
-shared.explanation_grid(analysis, model_input, 0.5, colormap, key_prefix="region_tile")
+    fig.update_xaxes(visible=False, range=[0, w], constrain="domain")
+    fig.update_yaxes(visible=False, range=[h, 0], scaleanchor="x", constrain="domain")
+    fig_width = 560 if mosaic is not None else 900  # about the column's width, for the height below
+    fig.update_layout(
+        height=int(np.clip(fig_width * h / w, 240, 720)), margin=dict(l=0, r=0, t=0, b=0), clickmode="event+select"
+    )
+    st.caption(
+        f"{caption}. Colour: IDC probability from blue (0) through yellow to red (1); uncoloured tissue is background "
+        "(skipped); hatched grey is no data (missing patches). Click a tile to explain it."
+    )
+    if mosaic is not None:
+        left, right = st.columns(2)
+        with left:
+            event = st.plotly_chart(
+                fig, key="region_map", on_select="rerun", selection_mode="points", config={"displaylogo": False}
+            )
+        with right:
+            st.image(
+                to_png(fit_within(truth_rgb(mosaic), DISPLAY_SIDE)),
+                caption="Truth: patch labels (red = IDC, blue = no IDC)",
+                width="stretch",
+            )
+    else:
+        event = st.plotly_chart(
+            fig, key="region_map", on_select="rerun", selection_mode="points", config={"displaylogo": False}
+        )
+    top = result.top_tiles(10)
+    if not result.tissue_tiles or not len(tissue):
+        st.info("No tissue tiles in this image: everything is background or missing.")
+        st.stop()
+    selection = event.get("selection") if hasattr(event, "get") else None
+    points = (selection or {}).get("points") or []
+    pick_key = f"region_pick:{key}:{stride}"
+    if points:
+        px, py = float(points[-1]["x"]), float(points[-1]["y"])
+        nearest = tissue[np.argmin((centres[:, 1] - px) ** 2 + (centres[:, 0] - py) ** 2)]
+        st.session_state[pick_key] = int(nearest)
+    options = [int(np.flatnonzero((result.positions[:, 0] == t.y) & (result.positions[:, 1] == t.x))[0]) for t in top]
+    chosen = st.session_state.get(pick_key)
+    if chosen is not None and chosen not in options:
+        options = [chosen] + options
+    index = st.selectbox(
+        "Tile",
+        options,
+        index=options.index(chosen) if chosen in options else 0,
+        key=f"tile_select:{key}:{stride}:{chosen}",
+        format_func=lambda i: (
+            f"x {result.positions[i, 1]}, y {result.positions[i, 0]} · P(IDC) {result.p_positive[i]:.3f}"
+        ),
+        help="The most suspicious tiles, or the one you clicked on the map.",
+    )
+    ty, tx = (int(v) for v in result.positions[index])
+    model_input = tile_image(image, ty, tx)
+    case_key = f"{key}:tile:{ty},{tx}"
+    t1, t2 = st.columns([1, 3])
+    with t1:
+        st.image(to_png(model_input, 4), caption=f"Tile at x {tx}, y {ty} (50×50)")
+    with t2:
+        p = float(result.p_positive[index])
+        st.progress(
+            min(max(p, 0.0), 1.0),
+            text=f"P(IDC) = {p:.3f} · {'flagged' if p >= threshold else 'not flagged'} at {threshold:.2f}",
+        )
+        if mosaic is not None:
+            at = np.flatnonzero((mosaic.positions[:, 0] == ty) & (mosaic.positions[:, 1] == tx))
+            if len(at):
+                st.markdown(
+                    f"Patch label: **{'IDC' if mosaic.labels[at[0]] else 'no IDC'}** (`{mosaic.patches[at[0]].id}`)"
+                )
+        st.caption("A decision aid for research, not a diagnosis.")
+    try:
+        import core.explain.case  # noqa: F401
+    except ImportError:
+        st.info("The explanation engine is not installed, so only the tile's probability is shown.")
+        st.stop()
+    labels = state.method_labels()
+    s1, s2 = st.columns([3, 1])
+    with s1:
+        methods = st.multiselect(
+            "Explanation methods",
+            list(labels),
+            default=[m for m in state.FAST_METHODS if m in labels],
+            format_func=lambda m: labels.get(m, m),
+            key="region_methods",
+        )
+    with s2:
+        colormap = st.selectbox("Colour map", COLORMAPS, key="region_colormap")
+    if not methods:
+        st.caption("Choose at least one method.")
+        st.stop()
+    try:
+        analysis = state.run_analysis("histo", case_key, model_input, methods, seed=0)
+    except BreastXAIError as exc:
+        widgets.show_error(exc)
+        st.stop()
+    st.caption(
+        f"Every map explains the predicted class ({analysis.prediction.label}) of this tile on one scale, 0 (least) "
+        "to 1 (most important). Deletion AUC: lower is better; insertion AUC: higher is better."
+    )
+    widgets.explanation_grid(analysis, model_input, 0.5, colormap, key_prefix="region_tile")
+
+
+if __name__ == "__main__":
+    # Streamlit ran this file on its own (a first visit straight to this page's URL on a
+    # fresh server, under the old pages/ folder convention): hand over to the app's router.
+    from app import main
+
+    main()

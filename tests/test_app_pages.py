@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import DATA, ROOT
-from core.model_card import read_card, weights_path
-from core.modality_guess import guess_modality
-from core.paper import PAPER_CLAIMED, comparison_table
-from core.roi import SIDE_PER_RADIUS, crop_region, looks_like_whole_film, region_from_box, region_from_click
+
+from core.evaluate.paper import PAPER_CLAIMED, comparison_table
+from core.imaging.guess import guess_modality
+from core.imaging.lesion import SIDE_PER_RADIUS, crop_region, looks_like_whole_film, region_from_box, region_from_click
+from core.model.card import read_card, weights_path
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 120
@@ -25,13 +25,17 @@ def _data_env(monkeypatch):
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _app(page: str | None = None):
+def _open(default: str) -> None:
+    from app import main
+
+    main(default=default)
+
+
+def _app(page: str = "analyse"):
+    """The whole app (its real navigation) opened on ``page``."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    if page:
-        at.switch_page(page).run()
-    return at
+    return AppTest.from_function(_open, args=(page,), default_timeout=TIMEOUT).run()
 
 
 def _ok(at) -> None:
@@ -54,11 +58,11 @@ def test_analyse_opens_with_one_sentence_and_an_uploader():
 
 
 def test_analyse_histo_patch_flow(histo_weights, histo_dir, monkeypatch):
-    import core.analysis
+    import ui.state
 
     calls = []
-    real = core.analysis.analyse
-    monkeypatch.setattr(core.analysis, "analyse", lambda *a, **k: calls.append(a[2]) or real(*a, **k))
+    real = ui.state.explain_one
+    monkeypatch.setattr(ui.state, "explain_one", lambda *a, **k: calls.append(a[1].name) or real(*a, **k))
 
     patch = sorted(histo_dir.glob("*/1/*.png"))[0]
     at = _app()
@@ -119,7 +123,7 @@ def test_analyse_rejects_a_broken_file_and_stays_usable():
 
 
 def test_metrics_page_threshold_updates_operating_point(histo_weights):
-    at = _app("pages/metrics.py")
+    at = _app("metrics")
     _ok(at)
     assert at.title[0].value == "Metrics"
     card = read_card(weights_path("histo"))
@@ -139,14 +143,14 @@ def test_metrics_page_threshold_updates_operating_point(histo_weights):
 
 
 def test_metrics_page_mammo(mammo_weights):
-    at = _app("pages/metrics.py")
+    at = _app("metrics")
     at.segmented_control(key="metrics_modality").set_value("mammo").run()
     _ok(at)
     assert any(m.label == "AUC" for m in at.metric)
 
 
 def test_gallery_filters_and_opens_in_analyse(histo_weights, histo_dir):
-    at = _app("pages/gallery.py")
+    at = _app("gallery")
     _ok(at)
     assert at.button and at.button[0].label == "Open in Analyse"
     at.segmented_control(key="gallery_outcome").set_value("wrong").run()
@@ -159,7 +163,7 @@ def test_gallery_filters_and_opens_in_analyse(histo_weights, histo_dir):
 
 
 def test_compare_page_renders(histo_weights):
-    at = _app("pages/compare.py")
+    at = _app("compare")
     _ok(at)
     assert at.title[0].value == "Compare methods"
     shipped = weights_path("histo").with_suffix(".compare.json").exists()
@@ -167,7 +171,7 @@ def test_compare_page_renders(histo_weights):
 
 
 def test_about_page_shows_card_facts(histo_weights):
-    at = _app("pages/about.py")
+    at = _app("about")
     _ok(at)
     card = read_card(weights_path("histo"))
     assert any(c.value == card["weights"]["sha256"] for c in at.code)
@@ -179,7 +183,7 @@ def test_about_page_shows_card_facts(histo_weights):
 
 def test_modality_guess_on_real_images(histo_dir, mammo_dir):
     patches = sorted(histo_dir.glob("*/1/*.png"))[:20]
-    from core.decode import read_image
+    from core.imaging.decode import read_image
 
     guesses = [guess_modality(read_image(str(p), min_side=1).pixels).modality for p in patches]
     assert guesses.count("histo") >= 18
@@ -209,10 +213,12 @@ def test_roi_box_and_click_follow_the_training_framing():
 
 
 def test_paper_table_reads_our_rows_from_the_card():
-    card = {"weights": {"sha256": "f" * 64}, "test_metrics": {"accuracy": 0.8, "f1": 0.7, "auc": 0.9, "n": 10},
-            "paper_protocol": {"test_metrics": {"accuracy": 0.95, "f1": 0.9, "auc": 0.97, "n": 12}}}
+    card = {
+        "weights": {"sha256": "f" * 64},
+        "test_metrics": {"accuracy": 0.8, "f1": 0.7, "auc": 0.9, "n": 10},
+        "paper_protocol": {"test_metrics": {"accuracy": 0.95, "f1": 0.9, "auc": 0.97, "n": 12}},
+    }
     rows = comparison_table("histo", card)
     assert rows[0] is PAPER_CLAIMED["histo"] and rows[0].accuracy == 0.974
     assert [r.accuracy for r in rows[1:]] == [0.8, 0.95]
     assert len(comparison_table("mammo", {})) == 1
-

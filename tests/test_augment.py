@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from skimage.color import rgb2hed
 
-from core.augment import HED_FROM_RGB, _LOG_EPS, augment_histo, augment_mammo, dihedral, hed_jitter
+from core.train.augment import _LOG_EPS, HED_FROM_RGB, augment_histo, augment_mammo, dihedral, hed_jitter
 
 
 def _images(n=4, c=3, seed=0):

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import DATA, ROOT, need
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -63,8 +62,14 @@ def browser():
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield b
         b.close()
@@ -124,11 +129,13 @@ def _analyse(page, url: str, image: Path, modality_title: str) -> str:
     _wait_idle(page)
     prediction = page.get_by_text(re.compile(r"^Prediction: .+ with probability")).first
     prediction.wait_for()
-    from core.explainers import METHOD_LABELS
+    from core.explain.methods import METHOD_LABELS
     from pages.shared import FAST_METHODS
 
     for label in (METHOD_LABELS[m] for m in FAST_METHODS):  # every chosen method's tile
-        page.locator('[data-testid="stMarkdownContainer"] strong', has_text=re.compile(f"^{re.escape(label)}$")).first.wait_for()
+        page.locator(
+            '[data-testid="stMarkdownContainer"] strong', has_text=re.compile(f"^{re.escape(label)}$")
+        ).first.wait_for()
     page.get_by_text("Agreement between methods").wait_for()
     return prediction.inner_text()
 
@@ -161,11 +168,13 @@ def test_mammogram_crop_end_to_end(server, page, mammo_dir):
 
 @pytest.mark.parametrize(
     ("nav", "heading", "last", "name"),
-    [("Region", "Region analysis", "Every map explains the predicted class", "region"),
-     ("Compare", "Compare methods", "Recompute here", "compare"),
-     ("Metrics", "Metrics", "Why the numbers differ.", "metrics"),
-     ("Gallery", "Gallery", "Open in Analyse", "gallery"),
-     ("Model card / About", "Model card", "Software versions", "about")],
+    [
+        ("Region", "Region analysis", "Every map explains the predicted class", "region"),
+        ("Compare", "Compare methods", "Recompute here", "compare"),
+        ("Metrics", "Metrics", "Why the numbers differ.", "metrics"),
+        ("Gallery", "Gallery", "Open in Analyse", "gallery"),
+        ("Model card / About", "Model card", "Software versions", "about"),
+    ],
 )
 def test_page_renders(server, page, nav, heading, last, name):
     page.goto(server)

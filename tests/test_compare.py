@@ -1,4 +1,4 @@
-"""The method comparison behind the Compare page (core.compare)."""
+"""The method comparison behind the Compare page (core.explain.compare)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from core.compare import _pick, compare, main, test_images
 from core.errors import DataError
+from core.explain.compare import _pick, compare, main, test_images
 from core.modality import HISTO
 
 test_images.__test__ = False  # a function under test, not a pytest test
@@ -37,8 +37,8 @@ def test_images_come_only_from_the_cards_test_patients(histo_dir):
 
 
 def test_compare_collects_scores_agreement_and_sanity():
-    from core.model import build_model
-    from core.predict import Classifier
+    from core.model.classifier import Classifier
+    from core.model.network import build_model
 
     clf = Classifier(build_model(HISTO, seed=1), HISTO)
     x = np.random.default_rng(0).random((2, 50, 50, 3)).astype(np.float32)
@@ -57,8 +57,22 @@ def test_compare_collects_scores_agreement_and_sanity():
 @pytest.mark.slow
 def test_cli_writes_the_pages_json(mammo_weights, mammo_dir, tmp_path):
     out = tmp_path / "mammo.compare.json"
-    rc = main(["--modality", "mammo", "--data", str(mammo_dir), "--n", "2", "--methods", "gradcam,ig",
-               "--sanity-images", "1", "--out", str(out)])
+    rc = main(
+        [
+            "--modality",
+            "mammo",
+            "--data",
+            str(mammo_dir),
+            "--n",
+            "2",
+            "--methods",
+            "gradcam,ig",
+            "--sanity-images",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     data = json.loads(out.read_text())
     card = json.loads(mammo_weights.with_suffix(".json").read_text())

@@ -9,20 +9,6 @@ import tracemalloc
 import numpy as np
 import pytest
 from PIL import Image
-
-from core.decode import (
-    MAX_PIXELS,
-    MIN_SIDE,
-    UPLOAD_EXTENSIONS,
-    DecodedImage,
-    decode_image,
-    pad_to_square,
-    read_image,
-    sniff_format,
-    to_model_input,
-)
-from core.errors import ImageError
-from core.modality import HISTO, MAMMO
 from synthetic import (
     animated,
     gray8,
@@ -36,6 +22,12 @@ from synthetic import (
     rgb8,
     tiff,
 )
+
+from core.errors import ImageError
+from core.imaging.decode import decode_image, read_image, sniff_format
+from core.imaging.image import MAX_PIXELS, MIN_SIDE, UPLOAD_EXTENSIONS, DecodedImage
+from core.imaging.preprocess import pad_to_square, to_model_input
+from core.modality import HISTO, MAMMO
 
 ADVICE = ("Upload", "Export", "Crop", "Choose", "Save")
 

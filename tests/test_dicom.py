@@ -9,12 +9,12 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
-
-import core.decode
-from core.decode import decode_image
-from core.dicom import SAFE_TAGS
-from core.errors import ImageError
 from synthetic import PATIENT_TAGS, dicom, gray8, gray16, png, rgb8
+
+import core.imaging.decode
+from core.errors import ImageError
+from core.imaging.decode import decode_image
+from core.imaging.dicom import SAFE_TAGS
 
 
 def check_no_patient_data(image) -> None:
@@ -182,6 +182,6 @@ def test_deflate_bomb_is_refused(monkeypatch):
     data = buf.getvalue()
     assert len(data) < 200_000
     assert decode_image(data).format == "DICOM"  # under the real bound it reads
-    monkeypatch.setattr(core.decode, "MAX_PIXELS", 1000)  # bound = 3 kB + 1 MB
+    monkeypatch.setattr(core.imaging.dicom, "MAX_PIXELS", 1000)  # bound = 3 kB + 1 MB
     with pytest.raises(ImageError, match="deflated"):
         decode_image(data)

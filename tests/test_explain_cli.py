@@ -17,7 +17,12 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
 
 def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "core.explain", *args], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "core.explain", *args],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -64,7 +69,17 @@ def _first_patch(histo_dir: Path) -> Path:
 
 def test_json_output_and_overlays_on_a_real_patch(histo_weights, histo_dir, tmp_path):
     out = tmp_path / "overlays"
-    result = run_cli("--modality", "histo", "--image", str(_first_patch(histo_dir)), "--methods", "gradcam,ig,occlusion", "--json", "--out", str(out))
+    result = run_cli(
+        "--modality",
+        "histo",
+        "--image",
+        str(_first_patch(histo_dir)),
+        "--methods",
+        "gradcam,ig,occlusion",
+        "--json",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["prediction"]["label"] in ("no IDC", "IDC") and 0.5 <= report["prediction"]["probability"] <= 1
@@ -86,6 +101,16 @@ def test_every_method_on_a_real_mammogram_crop(mammo_weights, mammo_dir):
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert text.startswith("Prediction: ")
-    for label in ("Grad-CAM", "Grad-CAM++", "Integrated Gradients", "Saliency", "SmoothGrad", "LIME",
-                  "SHAP (gradient)", "SHAP (partition)", "Occlusion", "random map (reference)"):
+    for label in (
+        "Grad-CAM",
+        "Grad-CAM++",
+        "Integrated Gradients",
+        "Saliency",
+        "SmoothGrad",
+        "LIME",
+        "SHAP (gradient)",
+        "SHAP (partition)",
+        "Occlusion",
+        "random map (reference)",
+    ):
         assert label in text

@@ -16,14 +16,14 @@ import keras
 import numpy as np
 import pytest
 
-from core.agreement import agreement, spearman, top_overlap
-from core.analysis import analyse, build_explainers, resolve_methods
-from core.explainers import METHODS, Explainer, make_explainer
-from core.faithfulness import deletion, deletion_insertion, insertion, pixel_order, random_map
+from core.explain.case import analyse, build_explainers, resolve_methods
+from core.explain.methods import METHODS, Explainer, make_explainer
+from core.explain.metrics.agreement import spearman, top_overlap
+from core.explain.metrics.faithfulness import deletion, deletion_insertion, insertion, pixel_order, random_map
+from core.explain.metrics.sanity import randomisation_check
 from core.modality import HISTO
-from core.model import build_model
-from core.predict import Classifier
-from core.sanity import randomisation_check
+from core.model.classifier import Classifier
+from core.model.network import build_model
 
 Q = 25  # the quadrant's side
 
@@ -84,7 +84,7 @@ SETTINGS = {
     "ig": {"steps": 32},
     "smoothgrad": {"samples": 8},
     "lime": {"samples": 200},
-    "shap": {"samples": 16},
+    "shap_gradient": {"samples": 16},
     "shap_partition": {"max_evals": 200},
 }
 
@@ -105,7 +105,7 @@ def test_the_hand_built_model_reads_only_the_quadrant(classifier):
 @pytest.mark.parametrize("name", list(METHODS))
 def test_every_method_finds_the_quadrant_and_beats_a_random_map(classifier, background, name):
     settings = dict(SETTINGS.get(name, {}))
-    if name == "shap":
+    if name == "shap_gradient":
         settings["background"] = background
     explainer = make_explainer(name, classifier.model, **settings)
     images = textured(2, seed=1)
@@ -155,7 +155,14 @@ def test_analyse_scores_every_method_and_compares_them(classifier, background):
     names = ["gradcam", "ig", "occlusion"]
     explainers = build_explainers(classifier, names, settings={"ig": {"steps": 16}})
     seen = []
-    case = analyse(classifier, textured(1, 4)[0], names, seed=1, explainers=explainers, progress=lambda m, i, n: seen.append((m, i, n)))
+    case = analyse(
+        classifier,
+        textured(1, 4)[0],
+        names,
+        seed=1,
+        explainers=explainers,
+        progress=lambda m, i, n: seen.append((m, i, n)),
+    )
     assert case.prediction.class_index == 1 and case.seed == 1
     assert list(case.methods) == names and seen[0] == ("gradcam", 0, 3)
     for result in case.methods.values():
@@ -169,8 +176,8 @@ def test_analyse_scores_every_method_and_compares_them(classifier, background):
 
 
 def test_method_aliases():
-    assert resolve_methods("shap,gradcam", aliases=True) == ("gradcam", "shap", "shap_partition")
-    assert resolve_methods(["shap", "gradcam"]) == ("gradcam", "shap")
+    assert resolve_methods("shap,gradcam", aliases=True) == ("gradcam", "shap_gradient", "shap_partition")
+    assert resolve_methods(["shap", "gradcam"]) == ("gradcam", "shap_gradient")
     with pytest.raises(ValueError, match="unknown"):
         resolve_methods(["gradcam", "nope"])
 

@@ -13,18 +13,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
-
 from conftest import need
-from core.explainers import METHOD_LABELS, METHODS, Explanation, make_explainer, normalise_heatmap
-from core.explainers.base import log_odds, logits_of
+
+from core.explain.methods import METHOD_LABELS, METHODS, Explanation, make_explainer, normalise_heatmap
+from core.explain.methods.base import log_odds, logits_of
 from core.modality import HISTO, MAMMO
-from core.model import build_model
+from core.model.network import build_model
 
 TINY = {
     "ig": {"steps": 8},
     "smoothgrad": {"samples": 4},
     "lime": {"samples": 60},
-    "shap": {"samples": 8},
+    "shap_gradient": {"samples": 8},
     "shap_partition": {"max_evals": 60},
     "occlusion": {"patch": 10, "stride": 10},
 }
@@ -32,7 +32,7 @@ TINY = {
 
 def tiny_settings(name: str, modality) -> dict:
     settings = dict(TINY.get(name, {}))
-    if name == "shap":
+    if name == "shap_gradient":
         settings["background"] = np.random.default_rng(0).random((4, *modality.input_shape), dtype=np.float32)
     return settings
 
@@ -47,7 +47,17 @@ def images_for(modality, n=2, seed=0):
 
 
 def test_registry_names_and_labels():
-    assert list(METHODS) == ["gradcam", "gradcampp", "ig", "saliency", "smoothgrad", "lime", "shap", "shap_partition", "occlusion"]
+    assert list(METHODS) == [
+        "gradcam",
+        "gradcampp",
+        "ig",
+        "saliency",
+        "smoothgrad",
+        "lime",
+        "shap_gradient",
+        "shap_partition",
+        "occlusion",
+    ]
     assert set(METHOD_LABELS) == set(METHODS) and all(METHOD_LABELS.values())
 
 
@@ -84,7 +94,7 @@ def test_bad_inputs_are_rejected_with_the_value_named(models):
     with pytest.raises(ValueError, match="baseline"):
         make_explainer("ig", models["histo"], baseline="grey")
     with pytest.raises(ValueError, match="background"):
-        make_explainer("shap", models["histo"])
+        make_explainer("shap_gradient", models["histo"])
 
 
 def test_heatmap_rule_is_shared_and_keeps_sign_out_of_display():
@@ -96,7 +106,7 @@ def test_heatmap_rule_is_shared_and_keeps_sign_out_of_display():
     assert not normalise_heatmap(np.zeros((50, 50))).any()
 
 
-@pytest.mark.parametrize("name", ["lime", "shap", "shap_partition", "smoothgrad"])
+@pytest.mark.parametrize("name", ["lime", "shap_gradient", "shap_partition", "smoothgrad"])
 def test_seeded_methods_repeat_exactly(models, name):
     model = models["histo"]
     explainer = make_explainer(name, model, **tiny_settings(name, HISTO))
@@ -137,7 +147,9 @@ def test_gradcam_matches_tf_keras_vis(models):
 
     model, x, t = models["histo"], images_for(HISTO, n=3, seed=1), np.array([0, 1, 1], np.int32)
     ours = np.stack([e.attribution for e in make_explainer("gradcam", model).explain(x, t)])
-    ref = Gradcam(logits_of(model), clone=False)(_tfkv_score(t), x, penultimate_layer="relu4", seek_penultimate_conv_layer=False, normalize_cam=False)
+    ref = Gradcam(logits_of(model), clone=False)(
+        _tfkv_score(t), x, penultimate_layer="relu4", seek_penultimate_conv_layer=False, normalize_cam=False
+    )
     np.testing.assert_allclose(ours, ref, rtol=1e-3, atol=1e-4 * float(np.abs(ref).max()))
 
 
@@ -146,7 +158,11 @@ def test_gradcam_plus_plus_matches_tf_keras_vis_up_to_scale(models):
 
     model, x, t = models["mammo"], images_for(MAMMO, n=2, seed=4), np.array([1, 0], np.int32)
     ours = np.stack([e.attribution for e in make_explainer("gradcampp", model).explain(x, t)])
-    ref = np.asarray(GradcamPlusPlus(logits_of(model), clone=False)(_tfkv_score(t), x, penultimate_layer="relu4", seek_penultimate_conv_layer=False, normalize_cam=False))
+    ref = np.asarray(
+        GradcamPlusPlus(logits_of(model), clone=False)(
+            _tfkv_score(t), x, penultimate_layer="relu4", seek_penultimate_conv_layer=False, normalize_cam=False
+        )
+    )
     for a, b in zip(ours, ref):
         np.testing.assert_allclose(a / a.max(), b / b.max(), atol=1e-3)
 
@@ -156,7 +172,12 @@ def test_layer_is_selectable(models):
     assert e.params["layer"] == "relu3" and e.attribution.shape == (50, 50)
     # By default the last convolution's feature maps after its batch norm and ReLU.
     assert make_explainer("gradcam", models["histo"]).layer == "relu4"
-    assert make_explainer("gradcampp", models["mammo"], layer="conv4").explain(images_for(MAMMO, n=1), [0])[0].params["layer"] == "conv4"
+    assert (
+        make_explainer("gradcampp", models["mammo"], layer="conv4")
+        .explain(images_for(MAMMO, n=1), [0])[0]
+        .params["layer"]
+        == "conv4"
+    )
 
 
 def test_saliency_and_smoothgrad_match_tf_keras_vis(models):
@@ -178,7 +199,7 @@ def test_saliency_and_smoothgrad_match_tf_keras_vis(models):
 
 def _completeness_errors(weights_file, modality, inputs):
     """Relative completeness error of IG with its defaults (blurred baseline, 64 steps)."""
-    from core.predict import Classifier
+    from core.model.classifier import Classifier
 
     classifier = Classifier.load(modality, weights_file)
     targets = classifier.predict(inputs).argmax(axis=1)
@@ -192,7 +213,7 @@ def _completeness_errors(weights_file, modality, inputs):
 
 
 def test_ig_completeness_within_2_percent_on_shipped_histo_model(histo_weights, histo_dir):
-    from core.histo_data import find_patches, load_patch
+    from core.data.histo import find_patches, load_patch
 
     patient = sorted(d for d in histo_dir.iterdir() if d.is_dir())[0]
     patches = find_patches(patient)
@@ -204,7 +225,7 @@ def test_ig_completeness_within_2_percent_on_shipped_histo_model(histo_weights, 
 
 
 def test_ig_completeness_within_2_percent_on_shipped_mammo_model(mammo_weights, mammo_dir):
-    from core.decode import load_model_input
+    from core.imaging.preprocess import load_model_input
 
     files = sorted((mammo_dir / "roi").glob("*/*.png"))[:6]
     inputs = np.stack([load_model_input(str(f), "mammo") for f in files])
@@ -240,8 +261,8 @@ def test_ig_refines_only_when_completeness_misses_the_tolerance(models):
 
 def test_ig_refines_a_patch_whose_score_barely_moves_until_complete(histo_weights, histo_dir):
     """Δz is tiny on this patch (with the shipped weights), so 64 points are far from enough."""
-    from core.histo_data import load_patch
-    from core.predict import Classifier
+    from core.data.histo import load_patch
+    from core.model.classifier import Classifier
 
     path = histo_dir / "10253" / "0" / "10253_idx5_x551_y1301_class0.png"
     need(path, "the IDC patch 10253_idx5_x551_y1301_class0.png")

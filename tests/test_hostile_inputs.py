@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from core.decode import DecodedImage, decode_image
-from core.errors import ImageError
 from synthetic import valid_samples
+
+from core.errors import ImageError
+from core.imaging.decode import decode_image
+from core.imaging.image import DecodedImage
 
 SAMPLES = valid_samples()
 NAMES = [None, "x.png", "x.jpg", "x.tif", "x.dcm", "x", "weird.name.gif"]
@@ -91,7 +92,9 @@ def mutated_files(draw) -> bytes:
             _flip(base, draw(st.integers(0, 200)), draw(st.integers(0, 7)))
         elif op == "set" and base:
             pos = draw(st.integers(0, len(base) - 1))
-            base[pos : pos + 4] = draw(st.sampled_from([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x7f\xff\xff\xff", b"\x00\x01\x00\x00"]))
+            base[pos : pos + 4] = draw(
+                st.sampled_from([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x7f\xff\xff\xff", b"\x00\x01\x00\x00"])
+            )
         elif op == "truncate":
             base = base[: draw(st.integers(0, len(base)))]
         elif op == "insert":

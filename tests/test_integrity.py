@@ -12,7 +12,7 @@ import pytest
 
 from core.errors import WeightsError
 from core.modality import HISTO
-from core.model_card import card_path, sha256_file, verify_weights, write_json
+from core.model.card import card_path, sha256_file, verify_weights, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory) -> Path:
     """A freshly built (untrained) histo model saved with a card recording its SHA-256."""
-    from core.model import build_model
+    from core.model.network import build_model
 
     folder = tmp_path_factory.mktemp("weights")
     path = folder / "histo.keras"
@@ -38,7 +38,7 @@ def copy_weights(src: Path, folder: Path) -> Path:
 
 
 def test_valid_weights_load_and_report_their_hash(tiny_weights, tmp_path):
-    from core.predict import Classifier
+    from core.model.classifier import Classifier
 
     path = copy_weights(tiny_weights, tmp_path)
     clf = Classifier.load("histo", path)
@@ -48,7 +48,7 @@ def test_valid_weights_load_and_report_their_hash(tiny_weights, tmp_path):
 
 @pytest.mark.parametrize("where", [0.0, 0.5, 0.999])
 def test_one_changed_byte_is_refused_naming_the_file(tiny_weights, tmp_path, where):
-    from core.predict import Classifier
+    from core.model.classifier import Classifier
 
     path = copy_weights(tiny_weights, tmp_path)
     data = bytearray(path.read_bytes())
@@ -62,7 +62,7 @@ def test_one_changed_byte_is_refused_naming_the_file(tiny_weights, tmp_path, whe
 
 
 def test_missing_weights_file(tmp_path):
-    from core.predict import Classifier
+    from core.model.classifier import Classifier
 
     with pytest.raises(WeightsError, match=r"'histo\.keras' is missing"):
         Classifier.load("histo", tmp_path / "histo.keras")
@@ -84,9 +84,9 @@ def test_unreadable_or_empty_card(tiny_weights, tmp_path, card_text):
 
 
 def test_default_folder_follows_the_environment(tiny_weights, tmp_path):
-    """BREASTXAI_WEIGHTS is read when core.model_card is imported (fresh interpreter)."""
+    """BREASTXAI_WEIGHTS is read when core.model.card is imported (fresh interpreter)."""
     copy_weights(tiny_weights, tmp_path)
-    code = "from core.model_card import weights_path; print(weights_path('histo'))"
+    code = "from core.model.card import weights_path; print(weights_path('histo'))"
     out = run_cli(["-c", code], tmp_path)
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()) == tmp_path / "histo.keras"
@@ -137,7 +137,18 @@ def test_evaluate_cli_bad_data_folder(tiny_weights, tmp_path):
 
 def test_train_cli_bad_data_folder(tmp_path):
     out = run_cli(
-        ["-m", "core.train", "--modality", "histo", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "out"), "--epochs", "1"],
+        [
+            "-m",
+            "core.train",
+            "--modality",
+            "histo",
+            "--data",
+            str(tmp_path / "nothing"),
+            "--out",
+            str(tmp_path / "out"),
+            "--epochs",
+            "1",
+        ],
         tmp_path,
     )
     assert_one_line_error(out, "nothing")

@@ -1,7 +1,7 @@
 """Eight concurrent browser sessions against one running app (``bench/load.py``).
 
 Each session analyses a different real image with every explanation method; all must
-succeed, each must show the prediction ``core.predict`` gives for its own image, and no
+succeed, each must show the prediction ``core.model.classifier`` gives for its own image, and no
 browser may ask anything of a host other than the loopback server. Timing figures are
 printed by the benchmark, not asserted here.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 from conftest import DATA, ROOT, need
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -19,7 +18,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SESSIONS = 8
 
 
-def test_eight_concurrent_sessions_each_see_their_own_result(histo_weights, mammo_weights, histo_dir, mammo_dir, capsys):
+def test_eight_concurrent_sessions_each_see_their_own_result(
+    histo_weights, mammo_weights, histo_dir, mammo_dir, capsys
+):
     sys.path.insert(0, str(ROOT / "bench"))
     import load
 

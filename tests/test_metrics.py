@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from core.metrics import _WeightedScorer, binary_metrics, bootstrap_ci, curves, operating_point, summarise
+from core.evaluate.scores import _WeightedScorer, binary_metrics, bootstrap_ci, curves, operating_point, summarise
 
 Y = np.array([0, 0, 1, 1, 0, 1, 0, 1, 1, 0, 0, 1])
 P = np.array([0.1, 0.6, 0.8, 0.4, 0.2, 0.9, 0.3, 0.7, 0.55, 0.45, 0.05, 0.35])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.modality import HISTO, MAMMO
-from core.model import LAST_CONV_LAYER, LOGITS_LAYER, OUTPUT_LAYER, build_model, count_flops, logits_model
+from core.model.network import LAST_CONV_LAYER, LOGITS_LAYER, OUTPUT_LAYER, build_model, count_flops, logits_model
 
 
 @pytest.mark.parametrize("modality", [HISTO, MAMMO])

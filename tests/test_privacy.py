@@ -16,11 +16,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-
 from conftest import DATA, ROOT
-from core.decode import decode_image, to_model_input
-from core.errors import ImageError
-from core.modality import HISTO, MAMMO
 from synthetic import (
     PATIENT_TAGS,
     animated,
@@ -35,12 +31,27 @@ from synthetic import (
     tiff,
 )
 
+from core.errors import ImageError
+from core.imaging.decode import decode_image
+from core.imaging.preprocess import to_model_input
+from core.modality import HISTO, MAMMO
+
 # --- a process-wide audit hook that records file writes while armed --------------------
 
 _WRITES: list | None = None
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-_WRITE_EVENTS = {"os.rename", "os.replace", "os.remove", "os.unlink", "os.mkdir", "os.truncate", "shutil.copyfile",
-                 "shutil.move", "tempfile.mkstemp", "tempfile.mkdtemp"}
+_WRITE_EVENTS = {
+    "os.rename",
+    "os.replace",
+    "os.remove",
+    "os.unlink",
+    "os.mkdir",
+    "os.truncate",
+    "shutil.copyfile",
+    "shutil.move",
+    "tempfile.mkstemp",
+    "tempfile.mkdtemp",
+}
 
 
 def _audit(event: str, args: tuple) -> None:
@@ -116,19 +127,19 @@ def test_decoding_writes_no_file():
 @pytest.fixture(scope="module")
 def tiny_classifiers():
     """Untrained models with the real architecture (the data path is what matters here)."""
-    from core.model import build_model
-    from core.predict import Classifier
+    from core.model.classifier import Classifier
+    from core.model.network import build_model
 
     return {m.name: Classifier(build_model(m, seed=1), m) for m in (HISTO, MAMMO)}
 
 
 @pytest.mark.slow
 def test_prediction_and_explanations_write_no_file(tiny_classifiers):
-    from core.analysis import analyse, build_explainers
+    from core.explain.case import analyse, build_explainers
 
     clf = tiny_classifiers["mammo"]
     background = np.random.default_rng(0).random((4, 50, 50, 1), dtype=np.float32)
-    methods = ["gradcam", "saliency", "ig", "occlusion", "shap"]
+    methods = ["gradcam", "saliency", "ig", "occlusion", "shap_gradient"]
     explainers = build_explainers(clf, methods, background=background)
     data = dicom(gray16(120, 100, top=4095), BitsStored=12, HighBit=11)
     x = to_model_input(decode_image(data, "Doe_Jane.dcm").pixels, MAMMO)
@@ -170,7 +181,7 @@ def _identifiers() -> list[str]:
 
 @pytest.mark.slow
 def test_dicom_patient_tags_never_reach_the_case_report(tiny_classifiers):
-    from core.analysis import analyse
+    from core.explain.case import analyse
     from core.report import render_html, render_pdf, report_from_analysis
 
     data = dicom(gray16(160, 120, top=4095), BitsStored=12, HighBit=11)
@@ -180,8 +191,13 @@ def test_dicom_patient_tags_never_reach_the_case_report(tiny_classifiers):
     analysis = analyse(clf, x, ["gradcam", "saliency"])
     card = {"model": {"name": "test"}, "weights": {"sha256": "0" * 64}, "versions": {"numpy": np.__version__}}
     report = report_from_analysis(
-        analysis, modality=MAMMO, image=image.pixels, model_input=x, card=card,
-        labels={"gradcam": "Grad-CAM", "saliency": "Saliency"}, image_sha256="ab" * 32,
+        analysis,
+        modality=MAMMO,
+        image=image.pixels,
+        model_input=x,
+        card=card,
+        labels={"gradcam": "Grad-CAM", "saliency": "Saliency"},
+        image_sha256="ab" * 32,
     )
     html = render_html(report)
     pdf = _pdf_text(render_pdf(report))
@@ -241,7 +257,11 @@ def _is_loopback(host) -> bool:
 def outbound(monkeypatch):
     """Record (and refuse) every attempt to connect or resolve beyond loopback."""
     attempts: list = []
-    real_connect, real_connect_ex, real_getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+    real_connect, real_connect_ex, real_getaddrinfo = (
+        socket.socket.connect,
+        socket.socket.connect_ex,
+        socket.getaddrinfo,
+    )
 
     def target(address):
         return address[0] if isinstance(address, tuple) else address
@@ -279,8 +299,22 @@ def test_the_network_guard_sees_attempts(outbound):
 def _app_text(at) -> str:
     """Every value and label the page put on screen."""
     parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "error", "warning", "info",
-                 "success", "exception", "metric", "code", "json"):
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "text",
+        "error",
+        "warning",
+        "info",
+        "success",
+        "exception",
+        "metric",
+        "code",
+        "json",
+    ):
         for element in getattr(at, kind, []):
             parts.append(str(getattr(element, "value", "")))
             parts.append(str(getattr(element, "label", "")))
@@ -298,7 +332,9 @@ def test_every_page_renders_without_outbound_connections(outbound, histo_weights
     at.file_uploader[0].upload(patch.name, patch.read_bytes(), "image/png").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Prediction:" in m.value for m in at.markdown)
-    pages = sorted(p.name for p in (ROOT / "pages").glob("*.py") if p.name not in ("shared.py", "__init__.py", "analyse.py"))
+    pages = sorted(
+        p.name for p in (ROOT / "pages").glob("*.py") if p.name not in ("shared.py", "__init__.py", "analyse.py")
+    )
     for name in pages:
         at.switch_page(f"pages/{name}").run()
         assert not at.exception, (name, [e.value for e in at.exception])

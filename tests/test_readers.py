@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.errors import DataError
-from core.histo_data import find_patches, load_patch, parse_patch_name
-from core.mammo_data import (
+from core.data.histo import find_patches, load_patch, parse_patch_name
+from core.data.mammo import (
     crop_square,
     find_cbis_lesions,
     find_film_lesions,
@@ -19,6 +18,7 @@ from core.mammo_data import (
     lesion_region,
     read_cbis_rows,
 )
+from core.errors import DataError
 
 
 def read_manifest(histo_dir: Path) -> list[dict]:

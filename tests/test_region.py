@@ -10,16 +10,19 @@ import pytest
 from PIL import Image
 
 from core.errors import ImageError
-from core.mosaic import (
+from core.imaging.grid import tile_origins
+from core.imaging.pictures import fit_within, side_by_side
+from core.region.cli import main
+from core.region.mosaic import (
     COMPLETE_PATIENTS,
     build_mosaic,
     evaluate_mosaic,
     label_map,
     model_part,
-    mosaic_panels,
     patch_probabilities,
 )
-from core.region import (
+from core.region.pictures import mosaic_panels
+from core.region.tiles import (
     BACKGROUND,
     NO_DATA,
     TILE,
@@ -27,11 +30,7 @@ from core.region import (
     RegionResult,
     analyse_region,
     background_pixels,
-    downscale,
-    main,
-    side_by_side,
     tile_image,
-    tile_origins,
 )
 
 PINK = np.array([0.85, 0.45, 0.70], np.float32)  # an H&E-like colour: never background
@@ -148,10 +147,10 @@ def test_tile_image_pads_past_the_edge():
 
 
 def test_compiled_scorer_matches_classifier_predict():
-    from core.model import build_model
     from core.modality import HISTO
-    from core.predict import Classifier
-    from core.region import TileScorer
+    from core.model.classifier import Classifier
+    from core.model.network import build_model
+    from core.region.tiles import TileScorer
 
     clf = Classifier(build_model(HISTO, seed=1), HISTO)
     tiles = np.random.default_rng(0).random((70, 50, 50, 3), dtype=np.float32)
@@ -166,12 +165,22 @@ def test_compiled_scorer_matches_classifier_predict():
 
 def _fake_result(mosaic, prob: np.ndarray) -> RegionResult:
     h, w = mosaic.valid.shape
-    return RegionResult(h, w, 50, np.zeros((0, 2), np.int32), np.zeros(0, np.int8), np.zeros(0, np.float32),
-                        prob.astype(np.float32), mosaic.valid, 0.5, 0.0)
+    return RegionResult(
+        h,
+        w,
+        50,
+        np.zeros((0, 2), np.int32),
+        np.zeros(0, np.int8),
+        np.zeros(0, np.float32),
+        prob.astype(np.float32),
+        mosaic.valid,
+        0.5,
+        0.0,
+    )
 
 
 def test_mosaic_of_a_sampled_patient_has_holes(histo_dir):
-    from core.histo_data import load_patch
+    from core.data.histo import load_patch
 
     m = build_mosaic(histo_dir / "9262")
     assert m.patient == "9262" and not m.complete
@@ -221,7 +230,7 @@ def test_comparison_picture(histo_dir):
     panels = mosaic_panels(m, res)
     assert [p.shape[:2] for _, p in panels] == [m.valid.shape] * 4
     pic = side_by_side(panels, max_side=200, gap=12)
-    widths = [downscale(p, 200).shape[1] for _, p in panels]
+    widths = [fit_within(p, 200).shape[1] for _, p in panels]
     assert pic.dtype == np.uint8 and pic.shape[1] == sum(widths) + 12 * 5  # one row, four panels
 
 

@@ -9,19 +9,9 @@ import numpy as np
 import plotly.colors as pc
 import pytest
 
+from core.imaging.pictures import COLORMAPS, colorize, colormap_lut, fit_within, overlay
 from core.modality import HISTO, MAMMO
-from core.report import (
-    COLORMAPS,
-    CaseReport,
-    MapEntry,
-    colorize,
-    colormap_lut,
-    fit_within,
-    overlay,
-    render_html,
-    render_pdf,
-    report_from_analysis,
-)
+from core.report import CaseReport, render_html, render_pdf, report_from_analysis
 
 SHA = "ab" * 32
 IMAGE_SHA = "cd" * 32
@@ -31,24 +21,39 @@ def _fake_analysis(methods=("gradcam", "lime"), seed=7):
     rng = np.random.default_rng(0)
     results = {}
     for m in methods:
-        e = SimpleNamespace(heatmap=rng.random((50, 50)).astype(np.float32), seconds=0.25, seed=seed if m == "lime" else None,
-                            params={"steps": 8})
-        results[m] = SimpleNamespace(explanation=e, deletion_auc=0.2, insertion_auc=0.7, random_deletion_auc=0.4, random_insertion_auc=0.5)
+        e = SimpleNamespace(
+            heatmap=rng.random((50, 50)).astype(np.float32),
+            seconds=0.25,
+            seed=seed if m == "lime" else None,
+            params={"steps": 8},
+        )
+        results[m] = SimpleNamespace(
+            explanation=e, deletion_auc=0.2, insertion_auc=0.7, random_deletion_auc=0.4, random_insertion_auc=0.5
+        )
     k = len(methods)
     agreement = SimpleNamespace(methods=tuple(methods), spearman=np.eye(k), top10_overlap=np.eye(k))
     prediction = SimpleNamespace(label="IDC", probability=0.91, p_positive=0.91, class_index=1)
     return SimpleNamespace(prediction=prediction, methods=results, agreement=agreement, seed=seed)
 
 
-CARD = {"model": {"name": "breastxai_histo"}, "created": "2026-01-01T00:00:00Z", "weights": {"sha256": SHA},
-        "versions": {"python": "3.11", "tensorflow-cpu": "2.21.0"}}
+CARD = {
+    "model": {"name": "breastxai_histo"},
+    "created": "2026-01-01T00:00:00Z",
+    "weights": {"sha256": SHA},
+    "versions": {"python": "3.11", "tensorflow-cpu": "2.21.0"},
+}
 
 
 def _report(**kw) -> CaseReport:
     return report_from_analysis(
-        _fake_analysis(), modality=HISTO, image=np.random.default_rng(1).random((700, 300, 3)),
-        model_input=np.random.default_rng(2).random((50, 50, 3)), card=CARD,
-        labels={"gradcam": "Grad-CAM", "lime": "LIME"}, image_sha256=IMAGE_SHA, **kw,
+        _fake_analysis(),
+        modality=HISTO,
+        image=np.random.default_rng(1).random((700, 300, 3)),
+        model_input=np.random.default_rng(2).random((50, 50, 3)),
+        card=CARD,
+        labels={"gradcam": "Grad-CAM", "lime": "LIME"},
+        image_sha256=IMAGE_SHA,
+        **kw,
     )
 
 
@@ -57,8 +62,21 @@ def test_html_is_self_contained_and_complete():
     # every image is embedded; nothing is fetched from elsewhere
     assert len(re.findall(r'src="data:image/png;base64,', doc)) == 2 + 2
     assert not re.search(r'(src|href)="(https?:|//|file:)', doc)
-    for needed in ("IDC", "91.0%", SHA, IMAGE_SHA, "breastxai_histo", "Grad-CAM", "LIME", "0.200", "0.700",
-                   "Seed", "tensorflow-cpu 2.21.0", "not a medical device", "Spearman"):
+    for needed in (
+        "IDC",
+        "91.0%",
+        SHA,
+        IMAGE_SHA,
+        "breastxai_histo",
+        "Grad-CAM",
+        "LIME",
+        "0.200",
+        "0.700",
+        "Seed",
+        "tensorflow-cpu 2.21.0",
+        "not a medical device",
+        "Spearman",
+    ):
         assert needed in doc, needed
 
 
@@ -87,8 +105,13 @@ def test_pdf_renders():
 
 def test_pdf_renders_grey_mammogram():
     r = report_from_analysis(
-        _fake_analysis(("gradcam",)), modality=MAMMO, image=np.random.default_rng(1).random((128, 128, 1)),
-        model_input=np.random.default_rng(2).random((50, 50, 1)), card=CARD, labels={}, image_sha256=IMAGE_SHA,
+        _fake_analysis(("gradcam",)),
+        modality=MAMMO,
+        image=np.random.default_rng(1).random((128, 128, 1)),
+        model_input=np.random.default_rng(2).random((50, 50, 1)),
+        card=CARD,
+        labels={},
+        image_sha256=IMAGE_SHA,
     )
     assert render_pdf(r)[:5] == b"%PDF-"
     assert "Mammogram lesion" in render_html(r)

@@ -12,15 +12,20 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
+
 from core.modality import HISTO
 
 pytestmark = pytest.mark.slow
 
 # Small but real settings, so that every method runs in seconds on two cores.
-SETTINGS = {"lime": {"samples": 120}, "shap_partition": {"max_evals": 120}, "smoothgrad": {"samples": 8},
-            "ig": {"steps": 16}, "shap": {"samples": 16}}
+SETTINGS = {
+    "lime": {"samples": 120},
+    "shap_partition": {"max_evals": 120},
+    "smoothgrad": {"samples": 8},
+    "ig": {"steps": 16},
+    "shap_gradient": {"samples": 16},
+}
 SEED_MODEL = 3
 
 
@@ -33,10 +38,10 @@ def _image() -> np.ndarray:
 
 def _run(seed: int):
     """One analysis with freshly built explainers (no state carried between runs)."""
-    from core.analysis import analyse, build_explainers
-    from core.explainers import METHODS
-    from core.model import build_model
-    from core.predict import Classifier
+    from core.explain.case import analyse, build_explainers
+    from core.explain.methods import METHODS
+    from core.model.classifier import Classifier
+    from core.model.network import build_model
 
     clf = Classifier(build_model(HISTO, seed=SEED_MODEL), HISTO)
     background = np.random.default_rng(5).random((4, 50, 50, 3), dtype=np.float32)
@@ -71,13 +76,17 @@ def test_same_seed_same_prediction_and_maps(twice):
 
 def test_the_seed_is_what_fixes_the_random_methods(twice):
     """A different seed changes the random methods' maps, so the seed is really used."""
-    from core.explainers import METHODS
+    from core.explain.methods import METHODS
 
     a, _ = twice
     c = _run(1)
     random_methods = [n for n in a.methods if getattr(METHODS[n], "random", False)]
     assert random_methods, "no method declares itself random"
-    changed = [n for n in random_methods if not np.array_equal(a.methods[n].explanation.attribution, c.methods[n].explanation.attribution)]
+    changed = [
+        n
+        for n in random_methods
+        if not np.array_equal(a.methods[n].explanation.attribution, c.methods[n].explanation.attribution)
+    ]
     assert changed == random_methods
     for n in random_methods:
         assert a.methods[n].explanation.seed == 0 and c.methods[n].explanation.seed == 1
@@ -98,10 +107,15 @@ def test_report_records_seed_versions_and_weights_hash(twice):
     from core.report import render_html, report_from_analysis
 
     a, _ = twice
-    card = {"model": {"name": "paper CNN"}, "created": "2025-01-01", "weights": {"sha256": "f" * 64},
-            "versions": {"python": "3.11.7", "tensorflow-cpu": "2.21.0", "numpy": np.__version__}}
-    report = report_from_analysis(a, modality=HISTO, image=_image(), model_input=_image(), card=card,
-                                  labels={}, image_sha256="e" * 64)
+    card = {
+        "model": {"name": "paper CNN"},
+        "created": "2025-01-01",
+        "weights": {"sha256": "f" * 64},
+        "versions": {"python": "3.11.7", "tensorflow-cpu": "2.21.0", "numpy": np.__version__},
+    }
+    report = report_from_analysis(
+        a, modality=HISTO, image=_image(), model_input=_image(), card=card, labels={}, image_sha256="e" * 64
+    )
     html = render_html(report)
     assert "f" * 64 in html and "e" * 64 in html
     assert "tensorflow-cpu 2.21.0" in html and f"numpy {np.__version__}" in html

@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from core import evaluate as evaluate_mod
-from core.datasets import load_labelled
-from core.evaluate import seen_patients
-from core.model_card import read_card, sha256_file
-from core.predict import Classifier
+from core.data.labelled import load_labelled
+from core.evaluate import run as evaluate_mod
+from core.evaluate.run import seen_patients
+from core.model.card import read_card, sha256_file
+from core.model.classifier import Classifier
 
 
 @pytest.mark.parametrize("modality", ["histo", "mammo"])

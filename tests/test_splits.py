@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.splits import paper_split, patient_split
+from core.data.splits import paper_split, patient_split
 
 
 def _groups():

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from core import train as train_mod
-from core.model_card import sha256_file, verify_weights
-from core.predict import Classifier
+from core.model.card import sha256_file, verify_weights
+from core.model.classifier import Classifier
+from core.train import fit as train_mod
 
 SMALL_PATIENTS = ("9262", "8957", "9383", "9258", "9344", "10275")  # 249 real patches
 
@@ -57,7 +57,21 @@ def test_one_epoch_run_writes_loadable_model_and_card(small_histo, tmp_path):
 
     # --cv-only adds the recipe's cross-validation to that card and leaves the weights alone
     before = sha256_file(out / "histo.keras")
-    code = train_mod.main(["--modality", "histo", "--data", str(small_histo), "--epochs", "1", "--cv", "2", "--cv-only", "--out", str(out)])
+    code = train_mod.main(
+        [
+            "--modality",
+            "histo",
+            "--data",
+            str(small_histo),
+            "--epochs",
+            "1",
+            "--cv",
+            "2",
+            "--cv-only",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     card = json.loads((out / "histo.json").read_text())
     cv = card["cross_validation"]

@@ -1,0 +1,45 @@
+"""Process-wide settings, applied once by whoever owns the process: the app and the CLIs.
+
+Importing a ``core`` module changes nothing outside it; an entry point calls
+:func:`configure` first. What it sets, and why:
+
+* the decoding libraries log what they find wrong in a file (tag values included), and an
+  uploaded file's contents must never reach the server's logs, so their loggers are
+  silenced;
+* Pillow warns about large images that the decoder checks and refuses itself with a
+  message, so the warning would only be noise;
+* TensorFlow's C++ start-up chatter is silenced, and its thread pools are sized when the
+  caller says how many threads the process may use (several server sessions or workers on
+  two cores must not oversubscribe them).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+_QUIET_LOGGERS = ("tifffile", "pydicom", "PIL")
+
+
+def configure(*, tf_threads: int | None = None) -> None:
+    """Apply the process-wide settings; calling it again changes nothing more."""
+    from PIL import Image
+
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if tf_threads is not None:
+        set_tf_threads(tf_threads)
+
+
+def set_tf_threads(threads: int) -> None:
+    """Size TensorFlow's intra- and inter-op pools; only possible before TF runs anything."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, threads // 2))
+    except RuntimeError:  # TensorFlow has already started its pools: keep them
+        pass

@@ -1,0 +1,162 @@
+"""Evaluate a trained model on every labelled image of a data-set folder.
+
+    python -m core.evaluate --modality histo --data DIR [--weights FILE] [--json] [--save]
+
+Prints accuracy, F1, AUC, balanced accuracy, sensitivity, specificity and precision, each
+with a 95% bootstrap interval that resamples patients, and the counts. Images of patients
+that the model was trained or validated on (listed in its model card) are left out unless
+``--include-training`` is given, so the figures are always about unseen patients.
+``--save`` writes per-image predictions (id, patient, label, probability) and the ROC, PR
+and calibration curve points to ``<weights>.eval.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from core.config import configure
+from core.data.histo import find_patches
+from core.data.labelled import LabelledSet, load_labelled
+from core.data.mammo import find_mammo_lesions
+from core.errors import BreastXAIError
+from core.evaluate.scores import METRIC_NAMES, curves, summarise
+from core.model.card import eval_path, weights_path, write_json
+from core.model.classifier import Classifier
+
+
+def seen_patients(card: dict) -> set[str]:
+    parts = card.get("split", {}).get("patients", {})
+    return set(parts.get("train", [])) | set(parts.get("val", []))
+
+
+def per_patient(data: LabelledSet, p: np.ndarray) -> list[dict]:
+    rows = []
+    for pid in sorted(set(data.groups.tolist())):
+        sel = data.groups == pid
+        y, pp = data.y[sel], p[sel]
+        rows.append(
+            {
+                "patient": pid,
+                "n": int(sel.sum()),
+                "n_positive": int(y.sum()),
+                "mean_probability": round(float(pp.mean()), 4),
+                "accuracy": round(float(((pp >= 0.5) == (y == 1)).mean()), 4),
+            }
+        )
+    return rows
+
+
+def eval_record(data: LabelledSet, p: np.ndarray, card: dict, part: str) -> dict:
+    """Everything the metrics pages need: predictions by id, metrics and curve points."""
+    return {
+        "modality": data.modality.name,
+        "weights_sha256": card.get("weights", {}).get("sha256", ""),
+        "part": part,
+        "metrics": summarise(data.y, p, data.groups),
+        "curves": curves(data.y, p).to_dict(),
+        "per_patient": per_patient(data, p),
+        "predictions": [
+            {"id": i, "patient": g, "label": int(y), "probability": round(float(q), 5)}
+            for i, g, y, q in zip(data.ids.tolist(), data.groups.tolist(), data.y.tolist(), p.tolist())
+        ],
+    }
+
+
+def _count_images(modality: str, data_dir: str, mammo_source: str) -> int:
+    """How many labelled images the folder holds (names only, nothing decoded)."""
+    if modality == "histo":
+        return len(find_patches(data_dir))
+
+    return len(find_mammo_lesions(data_dir, mammo_source))
+
+
+def evaluate(
+    modality: str,
+    data_dir: str,
+    weights_file: str | None = None,
+    include_training: bool = False,
+    mammo_source: str = "auto",
+) -> tuple[dict, dict]:
+
+    clf = Classifier.load(modality, weights_file)
+    seen = set() if include_training else seen_patients(clf.card)
+    data = load_labelled(modality, data_dir, mammo_source, keep=lambda patient: patient not in seen)
+    excluded = _count_images(modality, data_dir, mammo_source) - len(data) if seen else 0
+    if len(data) == 0:
+        raise BreastXAIError(
+            f"All {excluded} images under '{data_dir}' belong to patients the model was trained on; "
+            "pass --include-training to score them anyway (the figures will be optimistic)."
+        )
+    start = time.perf_counter()
+    p = clf.predict_positive(data.x)
+    seconds = time.perf_counter() - start
+    record = eval_record(data, p, clf.card, part="all" if include_training else "unseen patients")
+    record["excluded_training_images"] = excluded
+    record["inference_seconds"] = round(seconds, 3)
+    return record, clf.card
+
+
+def format_report(record: dict) -> str:
+    m = record["metrics"]
+    lines = [
+        f"{record['modality']}: {m['n']} images from {m['n_patients']} patients "
+        f"({m['n_positive']} positive); {record['part']}"
+        + (
+            f", {record['excluded_training_images']} images of training patients left out"
+            if record.get("excluded_training_images")
+            else ""
+        ),
+    ]
+    for k in METRIC_NAMES:
+        lo, hi = m["ci"][k]
+        lines.append(f"  {k:<18} {m[k]:.3f}  (95% CI {lo:.3f}–{hi:.3f})")
+    c = m["confusion"]
+    lines.append(f"  confusion          tn {c['tn']}  fp {c['fp']}  fn {c['fn']}  tp {c['tp']}")
+    lines.append(f"  inference          {record['inference_seconds']:.2f}s")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    configure()
+    ap = argparse.ArgumentParser(
+        prog="python -m core.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--modality", required=True, choices=["histo", "mammo"])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--weights", default=None, help="weights file (default: weights/<modality>.keras)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--save", action="store_true", help="write <weights>.eval.json for the metrics pages")
+    ap.add_argument("--include-training", action="store_true", help="also score patients the model trained on")
+    ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis"])
+    args = ap.parse_args(argv)
+    try:
+        record, _ = evaluate(args.modality, args.data, args.weights, args.include_training, args.mammo_source)
+    except BreastXAIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.save:
+        write_json(eval_path(args.weights or weights_path(args.modality)), record)
+    if args.json:
+        m = record["metrics"]
+        out = {k: m[k] for k in ("n", "n_patients", "n_positive", *METRIC_NAMES, "brier")}
+        out.update(
+            {
+                "ci": m["ci"],
+                "confusion": m["confusion"],
+                "excluded_training_images": record["excluded_training_images"],
+                "inference_seconds": record["inference_seconds"],
+            }
+        )
+        print(json.dumps(out))
+    else:
+        print(format_report(record))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

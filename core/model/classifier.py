@@ -1,0 +1,80 @@
+"""Loading a trained model and scoring model inputs in batches.
+
+The model is called directly inside one ``tf.function`` with a fixed input signature,
+so it traces once and never goes through ``model.predict``'s per-call overhead.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import WeightsError
+from core.modality import Modality, get_modality
+from core.model.card import verify_weights, weights_path
+
+
+@dataclass(frozen=True)
+class Prediction:
+    modality: str
+    label: str  # the predicted class name
+    probability: float  # of the predicted class
+    p_positive: float  # of IDC (histo) or malignant (mammo)
+    class_index: int
+
+
+class Classifier:
+    """A loaded model for one modality with a fast batched ``predict``."""
+
+    def __init__(self, model, modality: Modality | str, card: dict | None = None, batch_size: int = 128):
+        import tensorflow as tf
+
+        self.model = model
+        self.modality = get_modality(modality) if isinstance(modality, str) else modality
+        self.card = card or {}
+        self.batch_size = batch_size
+        spec = tf.TensorSpec((None, *self.modality.input_shape), tf.float32)
+        self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+    @classmethod
+    def load(cls, modality: str, weights_file: str | os.PathLike | None = None, verify: bool = True) -> Classifier:
+        """Load ``weights/<modality>.keras``, checking its SHA-256 against the card."""
+        path = Path(weights_file) if weights_file else weights_path(modality)
+        card = verify_weights(path) if verify else {}  # before the slow Keras import
+        import keras
+
+        try:
+            model = keras.models.load_model(path, compile=False)
+        except Exception as exc:
+            raise WeightsError(f"The weights file '{path.name}' cannot be loaded: {exc}") from None
+        return cls(model, modality, card)
+
+    @property
+    def weights_sha256(self) -> str:
+        return self.card.get("weights", {}).get("sha256", "")
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """(N, 50, 50, C) inputs → (N, 2) class probabilities."""
+        x = np.asarray(x, np.float32)
+        if x.ndim == 3:
+            x = x[None]
+        out = [self._forward(x[i : i + self.batch_size]).numpy() for i in range(0, len(x), self.batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, 2), np.float32)
+
+    def predict_positive(self, x: np.ndarray) -> np.ndarray:
+        """(N, 50, 50, C) inputs → (N,) probability of the positive class."""
+        return self.predict(x)[:, 1]
+
+    def predict_image(self, model_input: np.ndarray) -> Prediction:
+        p = self.predict(model_input[None] if model_input.ndim == 3 else model_input)[0]
+        idx = int(np.argmax(p))
+        return Prediction(
+            modality=self.modality.name,
+            label=self.modality.class_names[idx],
+            probability=float(p[idx]),
+            p_positive=float(p[1]),
+            class_index=idx,
+        )

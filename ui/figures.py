@@ -1,0 +1,87 @@
+"""Plotly figures the pages share: a map over its image, the colour bar, method matrices."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+
+def overlay_figure(
+    base: np.ndarray,
+    heatmap: np.ndarray | None,
+    opacity: float,
+    colorscale: str,
+    show_scale: bool = False,
+    height: int = 260,
+    title: str | None = None,
+) -> go.Figure:
+    """The model input with a heatmap on top; hovering shows each pixel's value."""
+    base = np.asarray(base, np.float32)
+    rgb = np.repeat(base, 3, axis=2) if base.shape[2] == 1 else base
+    fig = go.Figure(go.Image(z=(np.clip(rgb, 0, 1) * 255).astype(np.uint8), hoverinfo="skip"))
+    if heatmap is not None:
+        fig.add_trace(
+            go.Heatmap(
+                z=np.asarray(heatmap, np.float32),
+                zmin=0.0,
+                zmax=1.0,
+                colorscale=colorscale,
+                opacity=opacity,
+                showscale=show_scale,
+                hovertemplate="x %{x}, y %{y}<br>importance %{z:.2f}<extra></extra>",
+                colorbar=dict(thickness=10, len=0.9, title=dict(text="importance", side="right")),
+            )
+        )
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=28 if title else 0, b=0), title=title)
+    return fig
+
+
+def colour_bar(colorscale: str) -> go.Figure:
+    """A thin horizontal bar of the shared colour scale, 0 to 1."""
+    ramp = np.linspace(0.0, 1.0, 101)[None, :]
+    fig = go.Figure(
+        go.Heatmap(
+            z=ramp,
+            x=ramp[0],
+            colorscale=colorscale,
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            hovertemplate="importance %{x:.2f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(visible=False)
+    fig.update_xaxes(
+        tickvals=[0, 0.25, 0.5, 0.75, 1], range=[0, 1], title=dict(text="importance: 0 least, 1 most", standoff=14)
+    )
+    fig.update_layout(height=95, margin=dict(l=10, r=10, t=5, b=55))
+    return fig
+
+
+def matrix_figure(
+    matrix: np.ndarray,
+    labels: list[str],
+    title: str,
+    zmin: float = -1.0,
+    zmax: float = 1.0,
+    colorscale: str = "RdBu",
+    fmt: str = ".2f",
+) -> go.Figure:
+    fig = go.Figure(
+        go.Heatmap(
+            z=matrix,
+            x=labels,
+            y=labels,
+            zmin=zmin,
+            zmax=zmax,
+            colorscale=colorscale,
+            text=[[format(int(round(v)) if fmt == "d" else v, fmt) for v in row] for row in np.asarray(matrix, float)],
+            texttemplate="%{text}",
+            hovertemplate="%{y} vs %{x}: %{z:.2f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title=title, height=120 + 45 * len(labels), margin=dict(l=10, r=10, t=40, b=10))
+    return fig

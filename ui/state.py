@@ -1,0 +1,162 @@
+"""Everything the pages cache, with every cache key in one place.
+
+Models and explainers are loaded once per server with ``st.cache_resource`` (one object
+shared by every session; never mutated). Per-image work is cached with ``st.cache_data``
+under the image's SHA-256 (plus the lesion square) and the settings that change it:
+
+=====================  ===============================================================
+cached call            key
+=====================  ===============================================================
+``load_classifier``    modality
+``load_explainers``    modality, methods
+``load_card``          modality
+``load_eval``          modality
+``load_compare``       modality, the file's modification time (a recomputed file is re-read)
+``decode``             the upload's bytes and name
+``case_reference``     modality, case key, seed — the prediction and the random-map reference
+``explain_method``     modality, case key, method, seed
+=====================  ===============================================================
+
+The prediction and the random-map reference are computed once per image, never once per
+method; moving an opacity slider or picking another colour map computes nothing. Nothing
+heavy happens at import: TensorFlow loads on the first prediction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core.errors import WeightsError
+from core.explain.case import CaseAnalysis, CaseReference, MethodResult, combine, explain_one, prepare_case
+from core.explain.methods import METHOD_LABELS, METHODS, canonical
+from core.imaging.decode import decode_image
+from core.imaging.image import DecodedImage
+from core.model.card import eval_path, read_card, read_json, weights_path
+from core.model.classifier import Classifier, Prediction
+
+FAST_METHODS = ("gradcam", "gradcampp", "ig", "saliency")
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def load_classifier(modality: str) -> Classifier:
+    """The shipped model for ``modality``, its SHA-256 checked against its card."""
+    return Classifier.load(modality)
+
+
+@st.cache_resource(show_spinner="Preparing the explanation methods…")
+def load_explainers(modality: str, methods: tuple[str, ...]) -> dict:
+    from core.explain.case import build_explainers
+
+    return build_explainers(load_classifier(modality), methods)
+
+
+@st.cache_data(show_spinner=False)
+def load_card(modality: str) -> dict | None:
+    try:
+        return read_card(weights_path(modality))
+    except WeightsError:
+        return None
+
+
+@st.cache_data(show_spinner=False)
+def load_eval(modality: str) -> dict | None:
+    try:
+        return read_json(eval_path(weights_path(modality)))
+    except WeightsError:
+        return None
+
+
+def compare_path(modality: str) -> Path:
+    return weights_path(modality).with_suffix(".compare.json")
+
+
+def load_compare(modality: str) -> dict | None:
+    """The shipped method comparison, re-read whenever the file changes."""
+    path = compare_path(modality)
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    return _load_compare(modality, mtime)
+
+
+@st.cache_data(show_spinner=False)
+def _load_compare(modality: str, mtime: float) -> dict | None:
+    # ``mtime`` has no underscore on purpose: it is part of the cache key.
+    try:
+        record = read_json(compare_path(modality))
+    except WeightsError:
+        return None
+    return _canonical_methods(record)
+
+
+def _canonical_methods(record):
+    """Older comparison files name the gradient SHAP method "shap": use today's key throughout."""
+    if isinstance(record, dict):
+        return {canonical(k) if isinstance(k, str) else k: _canonical_methods(v) for k, v in record.items()}
+    if isinstance(record, list):
+        return [canonical(v) if isinstance(v, str) else _canonical_methods(v) for v in record]
+    return record
+
+
+def method_labels() -> dict[str, str]:
+    """Method name → display label, in the engine's order."""
+    return {name: METHOD_LABELS.get(name, name) for name in METHODS}
+
+
+def image_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def decode(data: bytes, filename: str | None) -> DecodedImage:
+    return decode_image(data, filename)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def case_reference(modality: str, key: str, seed: int, _model_input: np.ndarray) -> CaseReference:
+    """The prediction and the random-map reference for one model input (``key``: image hash + region)."""
+    return prepare_case(load_classifier(modality), _model_input, seed=seed)
+
+
+def predict(modality: str, key: str, model_input: np.ndarray, seed: int = 0) -> Prediction:
+    return case_reference(modality, key, seed, model_input).prediction
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def explain_method(modality: str, key: str, method: str, seed: int, _model_input: np.ndarray) -> MethodResult:
+    """One method's map and faithfulness scores for one model input."""
+    case = case_reference(modality, key, seed, _model_input)
+    explainer = load_explainers(modality, (method,))[method]
+    return explain_one(load_classifier(modality), explainer, case)
+
+
+def run_analysis(modality: str, key: str, model_input: np.ndarray, methods: list[str], seed: int = 0) -> CaseAnalysis:
+    """Every chosen method, one at a time with a progress bar, then their agreement.
+
+    Each method is cached on its own, so adding a method to the selection computes only
+    that method, and a rerun with the same image and settings computes nothing.
+    """
+    labels = method_labels()
+    case = case_reference(modality, key, seed, model_input)
+    results: dict[str, MethodResult] = {}
+    bar = None
+    for i, method in enumerate(methods):
+        if not _is_cached(modality, key, method, seed) and bar is None:
+            bar = st.progress(0.0, text="Computing explanations…")
+        if bar is not None:
+            bar.progress(i / len(methods), text=f"Computing {labels.get(method, method)} ({i + 1} of {len(methods)})…")
+        results[method] = explain_method(modality, key, method, seed, model_input)
+        _mark_cached(modality, key, method, seed)
+    if bar is not None:
+        bar.empty()
+    return combine(case, results)
+
+
+def _is_cached(modality, key, method, seed) -> bool:
+    return (modality, key, method, seed) in st.session_state.setdefault("_explained", set())
+
+
+def _mark_cached(modality, key, method, seed) -> None:
+    st.session_state.setdefault("_explained", set()).add((modality, key, method, seed))
