@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench chromium results
+.PHONY: run test test-fast lint bench chromium results screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -48,3 +48,8 @@ results: $(STAMP)
 	$(BIN)/python -m core.explain.compare --modality histo --data $(DATA)/histo/IDC_regular_ps50_idx5 --n 20 --sanity-images 2
 	$(BIN)/python -m core.explain.compare --modality mammo --data $(DATA)/mammo/mini_mias --n 20 --sanity-images 2
 	for p in 8950 9124; do $(BIN)/python -m core.region --mosaic $(DATA)/histo/IDC_regular_ps50_idx5/$$p --json; done
+
+# Refresh the README's screenshots from the browser tests' artefacts.
+screenshots: $(STAMP) chromium
+	$(BIN)/python -m pytest -q tests/test_browser.py
+	cp artifacts/screenshots/*.png docs/screenshots/

@@ -57,3 +57,23 @@ def histo_weights() -> Path:
 @pytest.fixture(scope="session")
 def mammo_weights() -> Path:
     return _weights("mammo")
+
+
+def _open_app(default: str) -> None:
+    from app import main
+
+    main(default=default)
+
+
+def app_test(page: str = "analyse", timeout: float = 180):
+    """The whole app, its real navigation included, opened on ``page`` (not yet run).
+
+    Pages are functions handed to ``st.Page``, so AppTest cannot switch to them by file;
+    the app itself opens on the page under test instead.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_function(_open_app, args=(page,), default_timeout=timeout)
+
+
+PAGE_NAMES = ("analyse", "region", "compare", "metrics", "gallery", "about")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DATA, ROOT
+from conftest import DATA, ROOT, app_test
 
 from core.evaluate.paper import PAPER_CLAIMED, comparison_table
 from core.imaging.guess import guess_modality
@@ -25,17 +25,8 @@ def _data_env(monkeypatch):
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _open(default: str) -> None:
-    from app import main
-
-    main(default=default)
-
-
 def _app(page: str = "analyse"):
-    """The whole app (its real navigation) opened on ``page``."""
-    from streamlit.testing.v1 import AppTest
-
-    return AppTest.from_function(_open, args=(page,), default_timeout=TIMEOUT).run()
+    return app_test(page, TIMEOUT).run()
 
 
 def _ok(at) -> None:
@@ -58,8 +49,11 @@ def test_analyse_opens_with_one_sentence_and_an_uploader():
 
 
 def test_analyse_histo_patch_flow(histo_weights, histo_dir, monkeypatch):
+    import streamlit as st
+
     import ui.state
 
+    st.cache_data.clear()  # other tests in this process may have explained the same patch
     calls = []
     real = ui.state.explain_one
     monkeypatch.setattr(ui.state, "explain_one", lambda *a, **k: calls.append(a[1].name) or real(*a, **k))

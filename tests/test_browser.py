@@ -1,8 +1,9 @@
 """End to end in a real browser: ``streamlit run app.py`` driven by Debian's Chromium.
 
 One server and one browser for the whole module (they are slow to start on two cores).
-Screenshots go to ``artifacts/screenshots/`` (test artefacts) and refresh
-``docs/screenshots/<page>.png``, the pictures in the README.
+Screenshots go to ``artifacts/screenshots/`` (ignored by git); ``make screenshots`` copies
+them over ``docs/screenshots/``, the pictures in the README, so a test run leaves the work
+tree clean.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -24,7 +24,6 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
-DOCS = ROOT / "docs" / "screenshots"
 TIMEOUT_MS = 180_000
 
 
@@ -88,7 +87,6 @@ def _screenshot(page, name: str) -> None:
     """Save the whole page: Streamlit scrolls inside its main section, so the viewport is
     stretched to that section's height for the shot."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    DOCS.mkdir(parents=True, exist_ok=True)
     _wait_idle(page)
     size = page.viewport_size
     height = page.evaluate(
@@ -110,7 +108,6 @@ def _screenshot(page, name: str) -> None:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     page.set_viewport_size(size)
-    shutil.copyfile(path, DOCS / f"{name}.png")
 
 
 def _wait_idle(page) -> None:
@@ -130,7 +127,7 @@ def _analyse(page, url: str, image: Path, modality_title: str) -> str:
     prediction = page.get_by_text(re.compile(r"^Prediction: .+ with probability")).first
     prediction.wait_for()
     from core.explain.methods import METHOD_LABELS
-    from pages.shared import FAST_METHODS
+    from ui.state import FAST_METHODS
 
     for label in (METHOD_LABELS[m] for m in FAST_METHODS):  # every chosen method's tile
         page.locator(

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from conftest import DATA, ROOT
+from conftest import DATA, PAGE_NAMES, ROOT, app_test
 from synthetic import (
     PATIENT_TAGS,
     animated,
@@ -323,30 +323,23 @@ def _app_text(at) -> str:
 
 @pytest.mark.slow
 def test_every_page_renders_without_outbound_connections(outbound, histo_weights, histo_dir, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
     monkeypatch.setenv("BREASTXAI_DATA", str(DATA))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at = app_test().run()
     assert not at.exception, [e.value for e in at.exception]
     patch = sorted(histo_dir.glob("*/1/*.png"))[0]
     at.file_uploader[0].upload(patch.name, patch.read_bytes(), "image/png").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Prediction:" in m.value for m in at.markdown)
-    pages = sorted(
-        p.name for p in (ROOT / "pages").glob("*.py") if p.name not in ("shared.py", "__init__.py", "analyse.py")
-    )
-    for name in pages:
-        at.switch_page(f"pages/{name}").run()
-        assert not at.exception, (name, [e.value for e in at.exception])
+    for name in PAGE_NAMES[1:]:
+        other = app_test(name).run()
+        assert not other.exception, (name, [e.value for e in other.exception])
     assert outbound == []
 
 
 @pytest.mark.slow
 def test_dicom_upload_shows_no_patient_data(mammo_weights, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
     monkeypatch.setenv("BREASTXAI_DATA", str(DATA))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at = app_test().run()
     data = dicom(gray16(160, 120, top=4095), photometric="MONOCHROME1", BitsStored=12, HighBit=11)
     at.file_uploader[0].upload("Doe_Jane_PID-8675309.dcm", data, "application/dicom").run()
     assert not at.exception, [e.value for e in at.exception]

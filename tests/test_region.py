@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import app_test
 from PIL import Image
 
 from core.errors import ImageError
@@ -281,9 +282,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_region_page_renders_a_mosaic(histo_weights, histo_dir):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "pages" / "region.py"), default_timeout=600)
+    at = app_test("region", timeout=600)
     at.session_state["region_patient"] = histo_dir / "9262"  # 9 patches: quick
     at.session_state["region_methods"] = ["saliency"]
     at.run()
@@ -297,13 +296,11 @@ def test_region_page_renders_a_mosaic(histo_weights, histo_dir):
 def test_region_page_analyses_an_uploaded_image(histo_weights):
     import io
 
-    from streamlit.testing.v1 import AppTest
-
     img = np.ones((200, 300, 3), np.float32)
     img[60:140, 100:200] = PINK  # exactly the 2×2 tiles at y 50–150, x 100–200 hold tissue
     buf = io.BytesIO()
     Image.fromarray((img * 255).astype(np.uint8)).save(buf, format="PNG")
-    at = AppTest.from_file(str(ROOT / "pages" / "region.py"), default_timeout=600)
+    at = app_test("region", timeout=600)
     at.session_state["region_source"] = "Upload a region image"
     at.session_state["region_methods"] = ["saliency"]
     at.run()
