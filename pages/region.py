@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.errors import BreastXAIError
 from core.imaging.pictures import COLORMAPS, fit_within, to_png
-from core.region.mosaic import COMPLETE_PATIENTS, Mosaic, build_mosaic, evaluate_mosaic, model_part, patient_folders
+from core.region.mosaic import Mosaic, build_mosaic, evaluate_mosaic, model_part, patient_folders
 from core.region.pictures import overlay_rgb, truth_rgb
 from core.region.tiles import (
     BACKGROUND_SHARE,
@@ -45,7 +45,7 @@ def picture_of(key: str, stride: int, opacity: float, threshold: float | None, _
     return (np.clip(rgb, 0, 1) * 255).round().astype(np.uint8)
 
 
-def folder_label(folder, card: dict) -> str:
+def folder_label(folder, card: dict, complete: frozenset[str]) -> str:
     pid = folder.name
     part = model_part(card, pid)
     seen = {
@@ -54,7 +54,7 @@ def folder_label(folder, card: dict) -> str:
         "test": "unseen (test part)",
         "none": "unseen (not in its data)",
     }
-    kind = "complete slide" if pid in COMPLETE_PATIENTS else "sampled patches"
+    kind = "complete slide" if pid in complete else "sampled patches"
     return f"{pid} · {kind} · {seen.get(part, 'split unknown')}"
 
 
@@ -78,15 +78,14 @@ def render() -> None:
             st.info("No histopathology data folder is configured (set BREASTXAI_DATA). Upload a region image instead.")
             st.stop()
         folders = patient_folders(root)
-        unseen_complete = [
-            f for f in folders if f.name in COMPLETE_PATIENTS and model_part(card, f.name) in ("test", "none")
-        ]
+        complete = state.complete_slides(str(root))
+        unseen_complete = [f for f in folders if f.name in complete and model_part(card, f.name) in ("test", "none")]
         default = folders.index(unseen_complete[0]) if unseen_complete else 0
         folder = st.selectbox(
             "Patient",
             folders,
             index=default,
-            format_func=lambda f: folder_label(f, card),
+            format_func=lambda f: folder_label(f, card, complete),
             key="region_patient",
             help="Complete slides hold every patch of the patient; sampled ones hold about 9% (holes show hatched). "
             "The AUC is a fair estimate only on complete slides of patients the model never saw.",

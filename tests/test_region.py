@@ -15,7 +15,6 @@ from core.imaging.grid import tile_origins
 from core.imaging.pictures import fit_within, side_by_side
 from core.region.cli import main
 from core.region.mosaic import (
-    COMPLETE_PATIENTS,
     build_mosaic,
     evaluate_mosaic,
     label_map,
@@ -221,7 +220,6 @@ def test_model_part_from_the_card():
     assert model_part(card, "1") == "train" and model_part(card, "2") == "val"
     assert model_part(card, "9124") == "test" and model_part(card, "77") == "none"
     assert model_part({}, "1") is None
-    assert set(COMPLETE_PATIENTS) == {"8863", "8950", "8980", "9083", "9124", "14082"}
 
 
 def test_comparison_picture(histo_dir):

@@ -12,6 +12,7 @@ cached call            key
 ``load_card``          modality
 ``load_eval``          modality
 ``load_compare``       modality, the file's modification time (a recomputed file is re-read)
+``complete_slides``    the histopathology data folder
 ``decode``             the upload's bytes and name
 ``case_reference``     modality, case key, seed — the prediction and the random-map reference
 ``explain_method``     modality, case key, method, seed
@@ -37,6 +38,7 @@ from core.imaging.decode import decode_image
 from core.imaging.image import DecodedImage
 from core.model.card import eval_path, read_card, read_json, weights_path
 from core.model.classifier import Classifier, Prediction
+from core.region.mosaic import complete_folders
 
 FAST_METHODS = ("gradcam", "gradcampp", "ig", "saliency")
 
@@ -98,6 +100,12 @@ def _canonical_methods(record):
     if isinstance(record, list):
         return [canonical(v) if isinstance(v, str) else _canonical_methods(v) for v in record]
     return record
+
+
+@st.cache_data(show_spinner=False)
+def complete_slides(root: str) -> frozenset[str]:
+    """Patients under ``root`` whose folders hold their whole slide (told from the patch grid)."""
+    return frozenset(complete_folders(root))
 
 
 def method_labels() -> dict[str, str]:

@@ -20,11 +20,12 @@ import time
 import numpy as np
 
 from core.config import configure
-from core.data.histo import find_patches
+from core.data.histo import complete_patients, find_patches
 from core.data.labelled import LabelledSet, load_labelled
 from core.data.mammo import find_mammo_lesions
 from core.errors import BreastXAIError
 from core.evaluate.scores import METRIC_NAMES, curves, summarise
+from core.evaluate.slides import PUBLISHED_WHOLE_SLIDE, slide_summary
 from core.model.card import eval_path, weights_path, write_json
 from core.model.classifier import Classifier
 
@@ -98,6 +99,9 @@ def evaluate(
     record = eval_record(data, p, clf.card, part="all" if include_training else "unseen patients")
     record["excluded_training_images"] = excluded
     record["inference_seconds"] = round(seconds, 3)
+    if modality == "histo":
+        slides = sorted(set(complete_patients(find_patches(data_dir))) & set(data.groups.tolist()), key=int)
+        record["whole_slides"] = slide_summary(data.y, p, data.groups, slides)
     return record, clf.card
 
 
@@ -118,7 +122,30 @@ def format_report(record: dict) -> str:
     c = m["confusion"]
     lines.append(f"  confusion          tn {c['tn']}  fp {c['fp']}  fn {c['fn']}  tp {c['tp']}")
     lines.append(f"  inference          {record['inference_seconds']:.2f}s")
+    ws = record.get("whole_slides")
+    if ws and ws["slides"]:
+        lines.append(f"whole slides ({len(ws['slides'])} complete slides, every patch scored):")
+        lines.append(f"  {'slide':<8}{'patches':>8}{'IDC':>6}{'AUC':>8}{'bal.acc':>9}{'F1':>7}{'sens':>7}{'spec':>7}")
+        for r in ws["slides"]:
+            lines.append(
+                f"  {r['patient']:<8}{r['n']:>8}{r['n_positive']:>6}{_f(r['auc']):>8}{_f(r['balanced_accuracy']):>9}"
+                f"{_f(r['f1']):>7}{_f(r['sensitivity']):>7}{_f(r['specificity']):>7}"
+            )
+        for name in ("mean", "pooled"):
+            r = ws[name]
+            lines.append(
+                f"  {name:<8}{r.get('n', ''):>8}{'':>6}{_f(r['auc']):>8}{_f(r['balanced_accuracy']):>9}"
+                f"{_f(r['f1']):>7}{_f(r['sensitivity']):>7}{_f(r['specificity']):>7}"
+            )
+        for ref in PUBLISHED_WHOLE_SLIDE:
+            lines.append(
+                f"  published: {ref['source']}: F1 {ref['f1']:.3f}, balanced accuracy {ref['balanced_accuracy']:.3f}"
+            )
     return "\n".join(lines)
+
+
+def _f(v: float | None) -> str:
+    return "–" if v is None else f"{v:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                 "inference_seconds": record["inference_seconds"],
             }
         )
+        if "whole_slides" in record:
+            out["whole_slides"] = record["whole_slides"]
         print(json.dumps(out))
     else:
         print(format_report(record))

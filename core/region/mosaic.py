@@ -17,15 +17,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.data.histo import Patch, find_patches
+from core.data.histo import Patch, SlideGrid, find_patches, slide_grid, slide_grids
 from core.errors import DataError
 from core.modality import INPUT_SIZE
 from core.region.tiles import RegionResult
-
-# Patients of the shared IDC data whose folders hold every patch of their slide (all the
-# others hold a random sample). Source: the data set's PROVENANCE.md, "Per-patient counts"
-# (kind = complete).
-COMPLETE_PATIENTS = ("8863", "8950", "8980", "9083", "9124", "14082")
 
 
 @dataclass(frozen=True)
@@ -47,8 +42,13 @@ class Mosaic:
     labels: np.ndarray  # (N,) int8
 
     @property
+    def grid(self) -> SlideGrid:
+        return slide_grid(self.patient, [(p.x, p.y) for p in self.patches])
+
+    @property
     def complete(self) -> bool:
-        return self.patient in COMPLETE_PATIENTS
+        """Whether the folder holds the whole slide, told from its dense patch grid."""
+        return self.grid.complete
 
     @property
     def on_grid(self) -> bool:
@@ -124,7 +124,13 @@ def patient_folders(root: str | os.PathLike) -> list[Path]:
     if not root.is_dir():
         raise DataError(f"The histopathology folder '{root}' does not exist.")
     folders = [p for p in root.iterdir() if p.is_dir() and p.name.isdigit()]
-    return sorted(folders, key=lambda p: (p.name not in COMPLETE_PATIENTS, int(p.name)))
+    complete = complete_folders(root)
+    return sorted(folders, key=lambda p: (p.name not in complete, int(p.name)))
+
+
+def complete_folders(root: str | os.PathLike) -> set[str]:
+    """Patient ids under ``root`` whose folders hold their whole slide (dense patch grid)."""
+    return {pid for pid, g in slide_grids(find_patches(root)).items() if g.complete}
 
 
 # ---------------------------------------------------------------------------------------
@@ -234,7 +240,7 @@ def evaluate_mosaic(mosaic: Mosaic, result: RegionResult, card: dict | None) -> 
 
 
 __all__ = [
-    "COMPLETE_PATIENTS",
+    "complete_folders",
     "Mosaic",
     "MosaicScore",
     "build_mosaic",
