@@ -51,5 +51,5 @@ results: $(STAMP)
 
 # Refresh the README's screenshots from the browser tests' artefacts.
 screenshots: $(STAMP) chromium
-	$(BIN)/python -m pytest -q tests/test_browser.py
+	$(BIN)/python -m pytest -q tests/ui/test_browser.py
 	cp artifacts/screenshots/*.png docs/screenshots/

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The probability of the positive class at or above which a model's answer is positive,
+# everywhere: predictions, metrics, region flags and the gallery's correct/wrong.
+DECISION_THRESHOLD = 0.5
 INPUT_SIZE = 50
 
 

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import BreastXAIError
+from core.explain.compare import summarise_methods
 from ui import figures, paths, state, widgets
 
 
@@ -72,25 +73,17 @@ def render() -> None:
             fig.update_layout(title=title, height=420, margin=dict(t=40))
             col.plotly_chart(fig, key=f"box_{key}")
 
-        rows = []
-        for m in methods:
-            rec = per.get(m, {})
-
-            def med(k):
-                vals = [v for v in rec.get(k, []) if v is not None]
-                return float(np.median(vals)) if vals else None
-
-            rows.append(
-                {
-                    "Method": labels.get(m, m),
-                    "Median deletion AUC": med("deletion_auc"),
-                    "Median insertion AUC": med("insertion_auc"),
-                    "Median seconds per image": med("seconds"),
-                    "Beats random (deletion)": None
-                    if med("deletion_auc") is None or med("random_deletion_auc") is None
-                    else med("deletion_auc") < med("random_deletion_auc"),
-                }
-            )
+        rows = [
+            {
+                "Method": labels.get(s.method, s.method),
+                "Median deletion AUC": s.median_deletion_auc,
+                "Median insertion AUC": s.median_insertion_auc,
+                "Median seconds per image": s.median_seconds,
+                "Beats random (deletion, mean)": s.beats_random_deletion,
+                "Beats random (insertion, mean)": s.beats_random_insertion,
+            }
+            for s in summarise_methods({m: per.get(m, {}) for m in methods})
+        ]
         st.dataframe(
             pd.DataFrame(rows),
             hide_index=True,

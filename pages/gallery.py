@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import BreastXAIError
-from core.modality import get_modality
+from core.modality import DECISION_THRESHOLD, get_modality
 from ui import paths, state, widgets
 
 
@@ -62,7 +62,7 @@ def render() -> None:
         if which_class != "all" and names[ex["label"]] != which_class:
             continue
         prob = scored.get(ex["id"])
-        correct = None if prob is None else (prob >= 0.5) == (ex["label"] == 1)
+        correct = None if prob is None else (prob >= DECISION_THRESHOLD) == (ex["label"] == 1)
         if outcome == "correct" and correct is not True:
             continue
         if outcome == "wrong" and correct is not False:

@@ -5,26 +5,24 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import BreastXAIError
+from core.imaging.image import RASTER_EXTENSIONS
 from core.imaging.pictures import COLORMAPS, fit_within, to_png
 from core.region.mosaic import Mosaic, build_mosaic, evaluate_mosaic, model_part, patient_folders
 from core.region.pictures import overlay_rgb, truth_rgb
 from core.region.tiles import (
     BACKGROUND_SHARE,
-    TILE,
     TISSUE,
     RegionResult,
     analyse_region,
     tile_image,
 )
-from ui import paths, state, widgets
+from ui import figures, paths, state, widgets
 
 DISPLAY_SIDE = 900  # the map is shown at most this many pixels wide or high
 STRIDES = (50, 40, 25, 20, 10)
-MAX_CLICKABLE = 20_000  # tile centres sent to the browser as clickable points
 
 
 @st.cache_data(show_spinner="Rebuilding the slide from its patches…", max_entries=4)
@@ -100,7 +98,7 @@ def render() -> None:
     else:
         upload = st.file_uploader(
             "H&E region image (PNG, JPEG or TIFF; about 100 to 5,000 px a side)",
-            type=["png", "jpg", "jpeg", "tif", "tiff"],
+            type=list(RASTER_EXTENSIONS),
             key="region_upload",
             help="Nothing is stored: the image stays in this session's memory. "
             "The scale should match the data set's 40× scans (a 50-px tile ≈ 25 µm).",
@@ -170,34 +168,7 @@ def render() -> None:
         elif score.reportable:
             st.caption("Complete slide of a patient the model never saw: this AUC is a fair estimate for this slide.")
     picture = picture_of(key, int(stride), float(opacity), float(threshold) if only_flagged else None, image, result)
-    h, w = result.height, result.width
-    k = picture.shape[1] / w
-    tissue = np.flatnonzero(result.status == TISSUE)
-    if len(tissue) > MAX_CLICKABLE:  # thin the clickable points to a coarser grid; the map stays full
-        step = int(np.ceil(np.sqrt(len(tissue) / MAX_CLICKABLE)))
-        cell = result.positions[tissue] // int(stride)
-        tissue = tissue[(cell[:, 0] % step == 0) & (cell[:, 1] % step == 0)]
-    centres = result.positions[tissue] + TILE / 2
-    fig = go.Figure(go.Image(z=picture, dx=1 / k, dy=1 / k, hoverinfo="skip"))
-    Scatter = go.Scattergl if len(tissue) > 5000 else go.Scatter
-    fig.add_trace(
-        Scatter(
-            x=centres[:, 1],
-            y=centres[:, 0],
-            mode="markers",
-            customdata=tissue,
-            marker=dict(size=max(4, int(TILE * k * 0.8)), opacity=0.01, color="white", symbol="square"),
-            text=[f"{p:.2f}" for p in result.p_positive[tissue]],
-            hovertemplate="tile x %{x:.0f}, y %{y:.0f}<br>P(IDC) %{text}<extra>click to explain</extra>",
-            showlegend=False,
-        )
-    )
-    fig.update_xaxes(visible=False, range=[0, w], constrain="domain")
-    fig.update_yaxes(visible=False, range=[h, 0], scaleanchor="x", constrain="domain")
-    fig_width = 560 if mosaic is not None else 900  # about the column's width, for the height below
-    fig.update_layout(
-        height=int(np.clip(fig_width * h / w, 240, 720)), margin=dict(l=0, r=0, t=0, b=0), clickmode="event+select"
-    )
+    fig, tissue = figures.region_map_figure(picture, result, wide=mosaic is None)
     st.caption(
         f"{caption}. Colour: IDC probability from blue (0) through yellow to red (1); uncoloured tissue is background "
         "(skipped); hatched grey is no data (missing patches). Click a tile to explain it."
@@ -226,9 +197,9 @@ def render() -> None:
     points = (selection or {}).get("points") or []
     pick_key = f"region_pick:{key}:{stride}"
     if points:
-        px, py = float(points[-1]["x"]), float(points[-1]["y"])
-        nearest = tissue[np.argmin((centres[:, 1] - px) ** 2 + (centres[:, 0] - py) ** 2)]
-        st.session_state[pick_key] = int(nearest)
+        picked = result.tile_at(int(points[-1]["y"]), int(points[-1]["x"]))
+        if picked is not None and result.status[picked] == TISSUE:
+            st.session_state[pick_key] = picked
     options = [int(np.flatnonzero((result.positions[:, 0] == t.y) & (result.positions[:, 1] == t.x))[0]) for t in top]
     chosen = st.session_state.get(pick_key)
     if chosen is not None and chosen not in options:

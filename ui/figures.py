@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from core.region.tiles import TILE, TISSUE, RegionResult
+
 
 def overlay_figure(
     base: np.ndarray,
@@ -85,3 +87,42 @@ def matrix_figure(
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(title=title, height=120 + 45 * len(labels), margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+MAX_CLICKABLE = 20_000  # tiles with a click target on the region map; beyond, a coarser grid
+
+
+def region_map_figure(picture: np.ndarray, result: RegionResult, wide: bool) -> tuple[go.Figure, np.ndarray]:
+    """The region overlay with an invisible click target on each tissue tile.
+
+    Returns the figure and the indices of the tiles that carry a click target.
+    """
+    h, w = result.height, result.width
+    k = picture.shape[1] / w
+    tissue = np.flatnonzero(result.status == TISSUE)
+    if len(tissue) > MAX_CLICKABLE:  # thin the clickable points to a coarser grid; the map stays full
+        step = int(np.ceil(np.sqrt(len(tissue) / MAX_CLICKABLE)))
+        cell = result.positions[tissue] // int(result.stride)
+        tissue = tissue[(cell[:, 0] % step == 0) & (cell[:, 1] % step == 0)]
+    centres = result.positions[tissue] + TILE / 2
+    fig = go.Figure(go.Image(z=picture, dx=1 / k, dy=1 / k, hoverinfo="skip"))
+    scatter = go.Scattergl if len(tissue) > 5000 else go.Scatter
+    fig.add_trace(
+        scatter(
+            x=centres[:, 1],
+            y=centres[:, 0],
+            mode="markers",
+            customdata=tissue,
+            marker=dict(size=max(4, int(TILE * k * 0.8)), opacity=0.01, color="white", symbol="square"),
+            text=[f"{p:.2f}" for p in result.p_positive[tissue]],
+            hovertemplate="tile x %{x:.0f}, y %{y:.0f}<br>P(IDC) %{text}<extra>click to explain</extra>",
+            showlegend=False,
+        )
+    )
+    fig.update_xaxes(visible=False, range=[0, w], constrain="domain")
+    fig.update_yaxes(visible=False, range=[h, 0], scaleanchor="x", constrain="domain")
+    fig_width = 900 if wide else 560  # about the column's width, for the height below
+    fig.update_layout(
+        height=int(np.clip(fig_width * h / w, 240, 720)), margin=dict(l=0, r=0, t=0, b=0), clickmode="event+select"
+    )
+    return fig, tissue

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 import numpy as np
@@ -23,9 +22,10 @@ from core.config import configure
 from core.data.histo import complete_patients, find_patches
 from core.data.labelled import LabelledSet, load_labelled
 from core.data.mammo import find_mammo_lesions
-from core.errors import BreastXAIError
+from core.errors import BreastXAIError, command
 from core.evaluate.scores import METRIC_NAMES, curves, summarise
 from core.evaluate.slides import PUBLISHED_WHOLE_SLIDE, slide_summary
+from core.modality import DECISION_THRESHOLD
 from core.model.card import eval_path, weights_path, write_json
 from core.model.classifier import Classifier
 
@@ -46,7 +46,7 @@ def per_patient(data: LabelledSet, p: np.ndarray) -> list[dict]:
                 "n": int(sel.sum()),
                 "n_positive": int(y.sum()),
                 "mean_probability": round(float(pp.mean()), 4),
-                "accuracy": round(float(((pp >= 0.5) == (y == 1)).mean()), 4),
+                "accuracy": round(float(((pp >= DECISION_THRESHOLD) == (y == 1)).mean()), 4),
             }
         )
     return rows
@@ -148,6 +148,7 @@ def _f(v: float | None) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     configure()
     ap = argparse.ArgumentParser(
@@ -161,11 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--include-training", action="store_true", help="also score patients the model trained on")
     ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis"])
     args = ap.parse_args(argv)
-    try:
-        record, _ = evaluate(args.modality, args.data, args.weights, args.include_training, args.mammo_source)
-    except BreastXAIError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    record, _ = evaluate(args.modality, args.data, args.weights, args.include_training, args.mammo_source)
     if args.save:
         write_json(eval_path(args.weights or weights_path(args.modality)), record)
     if args.json:

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sklearn import metrics as skm
 
+from core.modality import DECISION_THRESHOLD
+
 METRIC_NAMES = (
     "accuracy",
     "f1",
@@ -59,7 +61,9 @@ def _from_counts(tn: float, fp: float, fn: float, tp: float, auc: float) -> dict
     }
 
 
-def binary_metrics(y_true: np.ndarray, p_positive: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+def binary_metrics(
+    y_true: np.ndarray, p_positive: np.ndarray, threshold: float = DECISION_THRESHOLD
+) -> dict[str, float]:
     """Accuracy, F1, AUC, balanced accuracy, sensitivity, specificity and precision."""
     y_true = np.asarray(y_true).astype(int)
     p = np.asarray(p_positive, dtype=float)
@@ -107,7 +111,7 @@ def bootstrap_ci(
     groups: np.ndarray,
     n_boot: int = 1000,
     seed: int = 42,
-    threshold: float = 0.5,
+    threshold: float = DECISION_THRESHOLD,
 ) -> dict[str, tuple[float, float]]:
     """95% percentile intervals, resampling whole patients (``groups``) with replacement.
 
@@ -189,7 +193,7 @@ def summarise(y_true, p_positive, groups, n_boot: int = 1000, seed: int = 42) ->
     """Metrics, their intervals and the counts, as stored in cards and printed by the CLIs."""
     y_true = np.asarray(y_true).astype(int)
     m = binary_metrics(y_true, p_positive)
-    tn, fp, fn, tp = confusion(y_true, np.asarray(p_positive) >= 0.5)
+    tn, fp, fn, tp = confusion(y_true, np.asarray(p_positive) >= DECISION_THRESHOLD)
     return {
         "n": int(len(y_true)),
         "n_patients": int(len(np.unique(groups))),

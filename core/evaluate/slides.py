@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from core.evaluate.scores import binary_metrics
+from core.modality import DECISION_THRESHOLD
 
 SLIDE_METRICS = ("auc", "balanced_accuracy", "f1", "sensitivity", "specificity", "accuracy")
 
@@ -42,7 +43,7 @@ def _clean(v: float) -> float | None:
 
 
 def per_slide(
-    y: np.ndarray, p: np.ndarray, groups: np.ndarray, slides: list[str], threshold: float = 0.5
+    y: np.ndarray, p: np.ndarray, groups: np.ndarray, slides: list[str], threshold: float = DECISION_THRESHOLD
 ) -> list[SlideResult]:
     """Metrics of each complete slide in ``slides`` that has patches in ``groups``."""
     out = []
@@ -55,7 +56,9 @@ def per_slide(
     return out
 
 
-def slide_summary(y: np.ndarray, p: np.ndarray, groups: np.ndarray, slides: list[str], threshold: float = 0.5) -> dict:
+def slide_summary(
+    y: np.ndarray, p: np.ndarray, groups: np.ndarray, slides: list[str], threshold: float = DECISION_THRESHOLD
+) -> dict:
     """Per-slide rows, their mean over slides and the metrics pooled over the slides' patches."""
     rows = per_slide(y, p, groups, slides, threshold)
     if not rows:

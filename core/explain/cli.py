@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from core.config import configure
-from core.errors import BreastXAIError
+from core.errors import command
 from core.imaging.pictures import overlay, save_png
 from core.modality import MODALITIES
 
@@ -122,15 +122,12 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     configure()
     args = parse_args(argv)
-    try:
-        report = run(args)
-    except (BreastXAIError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    report = run(args)
     print(json.dumps(report) if args.json else format_table(report))
     if args.out and not args.json:
         print(f"\nOverlays written to {args.out}")

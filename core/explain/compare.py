@@ -13,9 +13,8 @@ weights, so the dashboard's Compare page opens at once.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,12 +22,65 @@ import numpy as np
 
 from core.config import configure
 from core.data.labelled import load_labelled
-from core.errors import BreastXAIError, DataError
+from core.errors import BreastXAIError, DataError, command
 from core.explain.case import analyse, build_explainers, resolve_methods
 from core.explain.methods import METHOD_LABELS, METHODS
 from core.explain.metrics.sanity import randomisation_check
 from core.model.card import background_path, weights_path, write_json
 from core.model.classifier import Classifier
+
+
+@dataclass(frozen=True)
+class MethodSummary:
+    """One method's scores over the compared images, beside the random map's."""
+
+    method: str
+    images: int
+    median_deletion_auc: float | None
+    median_insertion_auc: float | None
+    mean_deletion_auc: float | None
+    mean_random_deletion_auc: float | None
+    mean_insertion_auc: float | None
+    mean_random_insertion_auc: float | None
+    median_seconds: float | None
+
+    @property
+    def beats_random_deletion(self) -> bool | None:
+        """Lower mean deletion AUC than the random map's, over the same images."""
+        if self.mean_deletion_auc is None or self.mean_random_deletion_auc is None:
+            return None
+        return self.mean_deletion_auc < self.mean_random_deletion_auc
+
+    @property
+    def beats_random_insertion(self) -> bool | None:
+        if self.mean_insertion_auc is None or self.mean_random_insertion_auc is None:
+            return None
+        return self.mean_insertion_auc > self.mean_random_insertion_auc
+
+
+def summarise_methods(per_method: dict[str, dict[str, list]]) -> list[MethodSummary]:
+    """Medians and means of each method's scores (``per_method`` as written by :func:`compare`)."""
+
+    def stat(values: list, fn) -> float | None:
+        vals = [v for v in values if v is not None]
+        return float(fn(vals)) if vals else None
+
+    out = []
+    for method, rec in per_method.items():
+        out.append(
+            MethodSummary(
+                method=method,
+                images=len(rec.get("deletion_auc", [])),
+                median_deletion_auc=stat(rec.get("deletion_auc", []), np.median),
+                median_insertion_auc=stat(rec.get("insertion_auc", []), np.median),
+                mean_deletion_auc=stat(rec.get("deletion_auc", []), np.mean),
+                mean_random_deletion_auc=stat(rec.get("random_deletion_auc", []), np.mean),
+                mean_insertion_auc=stat(rec.get("insertion_auc", []), np.mean),
+                mean_random_insertion_auc=stat(rec.get("random_insertion_auc", []), np.mean),
+                median_seconds=stat(rec.get("seconds", []), np.median),
+            )
+        )
+    return out
 
 
 def compare_path(modality: str, weights_file: str | Path | None = None) -> Path:
@@ -205,6 +257,7 @@ def build(
     )
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     configure()
     ap = argparse.ArgumentParser(
@@ -220,11 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="output JSON (default: beside the weights)")
     args = ap.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m] or None
-    try:
-        result = build(args.modality, args.data, args.n, methods, args.seed, args.weights, args.sanity_images)
-    except BreastXAIError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    result = build(args.modality, args.data, args.n, methods, args.seed, args.weights, args.sanity_images)
     out = Path(args.out) if args.out else compare_path(args.modality, args.weights)
     write_json(out, result)
     print(f"wrote {out} in {result['seconds']:.0f}s", flush=True)

@@ -20,7 +20,8 @@ MAX_PIXELS = 40_000_000
 MIN_SIDE = 16
 SUPPORTED_FORMATS = ("PNG", "JPEG", "TIFF", "DICOM")
 # File name endings to offer in an upload dialog. The decoder itself ignores the name.
-UPLOAD_EXTENSIONS = ("png", "jpg", "jpeg", "tif", "tiff", "dcm", "dicom")
+RASTER_EXTENSIONS = ("png", "jpg", "jpeg", "tif", "tiff")  # H&E regions: no DICOM
+UPLOAD_EXTENSIONS = (*RASTER_EXTENSIONS, "dcm", "dicom")
 SUPPORTED_WORDS = "Upload a PNG, JPEG, TIFF or DICOM file."
 
 

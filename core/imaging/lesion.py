@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Region side / lesion radius, as in core.data.mammo's framing of annotated lesions.
+# Square side / lesion radius, as in core.data.mammo's framing of annotated lesions.
 FILM_MIN_SIDE = 64  # the smallest lesion square on a 512-px film, in pixels
 SIDE_PER_RADIUS = 4.0
 # Images whose longer side exceeds this are offered the region step by default: the
@@ -26,7 +26,7 @@ DEFAULT_RADIUS_FRACTION = 20.0 / 512.0  # the median mini-MIAS lesion radius on 
 
 
 @dataclass(frozen=True)
-class Region:
+class LesionSquare:
     """A square region in the image's pixel frame: centre (cx, cy) and side, in pixels."""
 
     cx: float
@@ -65,7 +65,7 @@ def default_radius(height: int, width: int) -> float:
 
 
 def side_for_radius(radius: float, height: int, width: int) -> float:
-    """Region side for a lesion radius: 4 × radius, at least the training minimum.
+    """The square's side for a lesion radius: 4 × radius, at least the training minimum.
 
     The minimum is ``FILM_MIN_SIDE`` on a 512-px film and scales with the film's size.
     """
@@ -77,29 +77,29 @@ def _clamp_centre(x: float, y: float, height: int, width: int) -> tuple[float, f
     return float(np.clip(x, 0, width - 1)), float(np.clip(y, 0, height - 1))
 
 
-def region_from_click(x: float, y: float, radius: float, height: int, width: int) -> Region:
+def region_from_click(x: float, y: float, radius: float, height: int, width: int) -> LesionSquare:
     """The region for a click on the lesion's centre and a lesion radius (pixels)."""
     cx, cy = _clamp_centre(x, y, height, width)
-    return Region(cx, cy, side_for_radius(radius, height, width))
+    return LesionSquare(cx, cy, side_for_radius(radius, height, width))
 
 
-def region_from_box(x0: float, y0: float, x1: float, y1: float, height: int, width: int) -> Region:
+def region_from_box(x0: float, y0: float, x1: float, y1: float, height: int, width: int) -> LesionSquare:
     """The region for a box drawn around the lesion (corners in any order)."""
     left, right = sorted((float(x0), float(x1)))
     top, bottom = sorted((float(y0), float(y1)))
     cx, cy = _clamp_centre((left + right) / 2.0, (top + bottom) / 2.0, height, width)
     radius = max(right - left, bottom - top) / 2.0
-    return Region(cx, cy, side_for_radius(radius, height, width))
+    return LesionSquare(cx, cy, side_for_radius(radius, height, width))
 
 
-def crop_region(pixels: np.ndarray, region: Region) -> np.ndarray:
+def crop_region(pixels: np.ndarray, region: LesionSquare) -> np.ndarray:
     """The region's pixels (side × side × C); parts beyond the film are black."""
     return crop_square(pixels, region.cx, region.cy, region.side)
 
 
 __all__ = [
     "DEFAULT_RADIUS_FRACTION",
-    "Region",
+    "LesionSquare",
     "SIDE_PER_RADIUS",
     "WHOLE_FILM_MIN_SIDE",
     "crop_region",

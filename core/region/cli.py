@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from core.config import configure
-from core.errors import BreastXAIError, ImageError
+from core.errors import ImageError, command, fail
 from core.imaging.decode import decode_image
 from core.imaging.pictures import save_png, side_by_side
 from core.model.classifier import Classifier
@@ -128,6 +127,7 @@ def run_mosaic(folder: str, stride: int, weights: str | None, out: str | None, t
     return record
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     configure()
     ap = argparse.ArgumentParser(
@@ -148,22 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
     if not 1 <= args.stride <= TILE:
-        print(f"error: --stride must be between 1 and {TILE} pixels.", file=sys.stderr)
-        return 2
+        return fail(f"--stride must be between 1 and {TILE} pixels.")
     if not 0.0 < args.threshold < 1.0:
-        print("error: --threshold must be between 0 and 1.", file=sys.stderr)
-        return 2
-    try:
-        if args.image:
-            record = run_image(args.image, args.stride, args.weights, args.out, args.threshold)
-        else:
-            record = run_mosaic(args.mosaic, args.stride, args.weights, args.out, args.threshold)
-    except BreastXAIError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (OSError, MemoryError) as exc:
-        print(f"error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
-        return 2
+        return fail("--threshold must be between 0 and 1.")
+    if args.image:
+        record = run_image(args.image, args.stride, args.weights, args.out, args.threshold)
+    else:
+        record = run_mosaic(args.mosaic, args.stride, args.weights, args.out, args.threshold)
     print(json.dumps(record) if args.json else _format(record))
     return 0
 

@@ -28,14 +28,14 @@ import numpy as np
 
 from core.errors import ImageError
 from core.imaging.grid import tile_origins
-from core.modality import INPUT_SIZE
+from core.modality import DECISION_THRESHOLD, INPUT_SIZE
 
 TILE = INPUT_SIZE
 BRIGHT = 0.85  # mean RGB above this ...
 PALE = 0.15  # ... and saturation below this: glass / empty slide
 DARK = 0.05  # mean RGB below this: black scanner padding
 BACKGROUND_SHARE = 0.90  # a tile with at least this share of background pixels is skipped
-THRESHOLD = 0.5
+THRESHOLD = DECISION_THRESHOLD
 BATCH = 128  # the fastest of the batch sizes that bench/region.py compares, on 2 cores
 CHUNK = 4096  # tiles gathered into memory at once (about 120 MB)
 MAX_TILES = 400_000  # e.g. a 5,000 px square at stride 8

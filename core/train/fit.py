@@ -22,7 +22,7 @@ import numpy as np
 from core.config import configure
 from core.data.labelled import LabelledSet, load_labelled
 from core.data.splits import make_split, patient_split
-from core.errors import BreastXAIError
+from core.errors import BreastXAIError, command
 from core.evaluate.run import eval_record
 from core.evaluate.scores import METRIC_NAMES, summarise
 from core.modality import get_modality
@@ -363,6 +363,7 @@ def _link_protocols(out: Path, modality: str) -> None:
         write_json(main, card)
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     configure()
     ap = argparse.ArgumentParser(
@@ -390,14 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     hold_out = tuple(p for p in args.hold_out.split(",") if p)
     if args.cv_only and not args.cv:
         ap.error("--cv-only needs --cv K")
-    try:
-        if args.cv_only:
-            add_cross_validation(args.modality, args.data, args.out, config, args.cv, args.mammo_source)
-        else:
-            train(args.modality, args.data, args.split, args.out, config, hold_out, args.cv, args.mammo_source)
-    except BreastXAIError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if args.cv_only:
+        add_cross_validation(args.modality, args.data, args.out, config, args.cv, args.mammo_source)
+    else:
+        train(args.modality, args.data, args.split, args.out, config, hold_out, args.cv, args.mammo_source)
     return 0
 
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import DATA, ROOT, need
 
-sys.path.insert(0, str(ROOT / "bench"))
-import load  # noqa: E402  (bench/load.py: the same server the load benchmark starts)
+from bench import load  # the same server the load benchmark starts
 
 pytestmark = pytest.mark.browser
 

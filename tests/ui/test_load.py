@@ -8,10 +8,8 @@ printed by the benchmark, not asserted here.
 
 from __future__ import annotations
 
-import sys
-
 import pytest
-from conftest import DATA, ROOT, need
+from conftest import DATA, need
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -21,8 +19,7 @@ SESSIONS = 8
 def test_eight_concurrent_sessions_each_see_their_own_result(
     histo_weights, mammo_weights, histo_dir, mammo_dir, capsys
 ):
-    sys.path.insert(0, str(ROOT / "bench"))
-    import load
+    from bench import load
 
     need(load.Path(load.CHROMIUM), f"Chromium not found at {load.CHROMIUM} (apt-get install chromium)")
     result = load.run(sessions=SESSIONS, data=str(DATA), which="all", timeout_s=2400)

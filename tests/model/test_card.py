@@ -6,15 +6,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from core.errors import WeightsError
+from core.evaluate.run import main as evaluate_main
 from core.modality import HISTO
 from core.model.card import card_path, sha256_file, verify_weights, write_json
+from core.train.fit import main as train_main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +90,8 @@ def test_default_folder_follows_the_environment(tiny_weights, tmp_path):
     """BREASTXAI_WEIGHTS is read when core.model.card is imported (fresh interpreter)."""
     copy_weights(tiny_weights, tmp_path)
     code = "from core.model.card import weights_path; print(weights_path('histo'))"
-    out = run_cli(["-c", code], tmp_path)
+    env = {**os.environ, "BREASTXAI_WEIGHTS": str(tmp_path), "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()) == tmp_path / "histo.keras"
 
@@ -95,26 +99,43 @@ def test_default_folder_follows_the_environment(tiny_weights, tmp_path):
 # --- the CLIs ------------------------------------------------------------------------
 
 
-def run_cli(args: list[str], weights_dir: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "BREASTXAI_WEIGHTS": str(weights_dir), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+@dataclass(frozen=True)
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def assert_one_line_error(out: subprocess.CompletedProcess, *needles: str) -> None:
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """Run a command's ``main`` in this process with its default weights folder moved."""
+    import core.model.card
+
+    def run(args: list[str], weights_dir: Path) -> CliRun:
+        monkeypatch.setattr(core.model.card, "WEIGHTS_DIR", Path(weights_dir))
+        assert args[0] == "-m"
+        main = {"core.evaluate": evaluate_main, "core.train": train_main}[args[1]]
+        code = main(args[2:])
+        out = capsys.readouterr()
+        return CliRun(code, out.out, out.err)
+
+    return run
+
+
+def assert_one_line_error(out: CliRun, *needles: str) -> None:
     assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
-    assert "Traceback" not in out.stderr, out.stderr
     errors = [line for line in out.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1, out.stderr
     for needle in needles:
         assert needle in errors[0], errors[0]
 
 
-def test_evaluate_cli_missing_weights(tmp_path):
+def test_evaluate_cli_missing_weights(run_cli, tmp_path):
     out = run_cli(["-m", "core.evaluate", "--modality", "histo", "--data", str(tmp_path)], tmp_path)
     assert_one_line_error(out, "'histo.keras'", "missing")
 
 
-def test_evaluate_cli_damaged_weights(tiny_weights, tmp_path):
+def test_evaluate_cli_damaged_weights(run_cli, tiny_weights, tmp_path):
     path = copy_weights(tiny_weights, tmp_path)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -124,7 +145,7 @@ def test_evaluate_cli_damaged_weights(tiny_weights, tmp_path):
 
 
 @pytest.mark.slow
-def test_evaluate_cli_bad_data_folder(tiny_weights, tmp_path):
+def test_evaluate_cli_bad_data_folder(run_cli, tiny_weights, tmp_path):
     copy_weights(tiny_weights, tmp_path / "w")
     missing = tmp_path / "no-such-folder"
     out = run_cli(["-m", "core.evaluate", "--modality", "histo", "--data", str(missing)], tmp_path / "w")
@@ -135,7 +156,7 @@ def test_evaluate_cli_bad_data_folder(tiny_weights, tmp_path):
     assert_one_line_error(out, "empty")
 
 
-def test_train_cli_bad_data_folder(tmp_path):
+def test_train_cli_bad_data_folder(run_cli, tmp_path):
     out = run_cli(
         [
             "-m",

@@ -86,3 +86,29 @@ def test_cli_writes_the_pages_json(mammo_weights, mammo_dir, tmp_path):
 def test_cli_reports_an_unknown_method(mammo_weights, mammo_dir, capsys):
     assert main(["--modality", "mammo", "--data", str(mammo_dir), "--methods", "magic"]) == 2
     assert "unknown explanation method" in capsys.readouterr().err
+
+
+def test_method_summary_says_whether_a_method_beats_the_random_map():
+    from core.explain.compare import summarise_methods
+
+    per = {
+        "good": {
+            "deletion_auc": [0.2, 0.3],
+            "random_deletion_auc": [0.5, 0.5],
+            "insertion_auc": [0.8, 0.7],
+            "random_insertion_auc": [0.5, 0.5],
+            "seconds": [0.1, 0.3],
+        },
+        "bad": {
+            "deletion_auc": [0.6, 0.7],
+            "random_deletion_auc": [0.5, 0.5],
+            "insertion_auc": [0.4, None],
+            "random_insertion_auc": [0.5, 0.5],
+            "seconds": [0.2],
+        },
+    }
+    good, bad = summarise_methods(per)
+    assert good.beats_random_deletion and good.beats_random_insertion
+    assert good.median_seconds == pytest.approx(0.2) and good.mean_deletion_auc == pytest.approx(0.25)
+    assert bad.beats_random_deletion is False and bad.beats_random_insertion is False
+    assert bad.mean_insertion_auc == pytest.approx(0.4)  # missing scores are left out, not counted as zero

@@ -6,17 +6,28 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from core.explain.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
 
 
-def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
+@dataclass(frozen=True)
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_process(*args: str, timeout: int = 600) -> CliRun:
+    """``python -m core.explain`` in a fresh interpreter, as a user runs it."""
+    r = subprocess.run(
         [sys.executable, "-m", "core.explain", *args],
         cwd=ROOT,
         env=ENV,
@@ -24,28 +35,45 @@ def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
         text=True,
         timeout=timeout,
     )
+    return CliRun(r.returncode, r.stdout, r.stderr)
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+@pytest.fixture
+def run_cli(capsys):
+    """The command's ``main`` called in this process (no interpreter start-up per case)."""
+
+    def run(*args: str) -> CliRun:
+        code = main(list(args))
+        out = capsys.readouterr()
+        return CliRun(code, out.out, out.err)
+
+    return run
+
+
+def assert_one_line_error(result: CliRun, *words: str) -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.stderr
     for word in words:
         assert word in lines[0]
 
 
-def test_unreadable_file_gives_one_line_error(tmp_path):
+def test_unreadable_file_gives_one_line_error_and_no_traceback_in_a_fresh_process(tmp_path):
     bad = tmp_path / "scan.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\nthis is not really a png")
-    assert_one_line_error(run_cli("--modality", "histo", "--image", str(bad)), "scan.png")
+    result = run_process("--modality", "histo", "--image", str(bad))
+    assert_one_line_error(result, "scan.png")
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        line for line in result.stderr.splitlines() if line.startswith("error: ")
+    ]
 
 
-def test_missing_file_gives_one_line_error(tmp_path):
+def test_missing_file_gives_one_line_error(run_cli, tmp_path):
     assert_one_line_error(run_cli("--modality", "mammo", "--image", str(tmp_path / "absent.png")), "absent.png")
 
 
-def test_unknown_method_gives_one_line_error(tmp_path):
+def test_unknown_method_gives_one_line_error(run_cli, tmp_path):
     image = tmp_path / "ok.png"
     from PIL import Image
 
@@ -53,7 +81,7 @@ def test_unknown_method_gives_one_line_error(tmp_path):
     assert_one_line_error(run_cli("--modality", "histo", "--image", str(image), "--methods", "gradcam,magic"), "magic")
 
 
-def test_missing_weights_give_one_line_error(tmp_path):
+def test_missing_weights_give_one_line_error(run_cli, tmp_path):
     image = tmp_path / "ok.png"
     from PIL import Image
 
@@ -67,7 +95,7 @@ def _first_patch(histo_dir: Path) -> Path:
     return sorted(patient.glob("1/*.png"))[0]
 
 
-def test_json_output_and_overlays_on_a_real_patch(histo_weights, histo_dir, tmp_path):
+def test_json_output_and_overlays_on_a_real_patch(run_cli, histo_weights, histo_dir, tmp_path):
     out = tmp_path / "overlays"
     result = run_cli(
         "--modality",
@@ -95,7 +123,7 @@ def test_json_output_and_overlays_on_a_real_patch(histo_weights, histo_dir, tmp_
 
 
 @pytest.mark.slow
-def test_every_method_on_a_real_mammogram_crop(mammo_weights, mammo_dir):
+def test_every_method_on_a_real_mammogram_crop(run_cli, mammo_weights, mammo_dir):
     crop = sorted((mammo_dir / "roi" / "malignant").glob("*.png"))[0]
     result = run_cli("--modality", "mammo", "--image", str(crop))
     assert result.returncode == 0, result.stderr

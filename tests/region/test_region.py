@@ -34,7 +34,7 @@ from core.region.tiles import (
 )
 
 PINK = np.array([0.85, 0.45, 0.70], np.float32)  # an H&E-like colour: never background
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def red_scorer(tiles: np.ndarray) -> np.ndarray:
