@@ -15,6 +15,7 @@ from PIL import Image
 
 from core.config import configure
 from pages import about, analyse, compare, gallery, metrics, region
+from ui import state
 
 # The favicon is drawn here, not named as an icon: a named icon is fetched from a font CDN,
 # and the app must work without reaching anything beyond its own server.
@@ -45,6 +46,7 @@ def main(default: str = "analyse") -> None:
     """Run the app; ``default`` is the page shown at the root URL (tests open others there)."""
     configure()
     st.set_page_config(page_title="BreastXAI", page_icon=Image.fromarray(ICON), layout="wide")
+    state.start_warm_up()
     st.navigation([page(path, default) for path, *_ in PAGE_SPECS]).run()
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import numpy as np
 from PIL import Image
 
+from core.explain.metrics.verdict import case_summary, verdict_of
 from core.imaging.pictures import fit_within, overlay, to_png
 
 DISCLAIMER = (
@@ -45,6 +46,7 @@ class MapEntry:
     random_insertion_auc: float
     seed: int | None
     params: dict = field(default_factory=dict)
+    verdict: str = ""  # in plain words, see core.explain.metrics.verdict
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class CaseReport:
     region: tuple[float, float, float] | None = None  # (cx, cy, side) on a whole film
     colormap: str = "Inferno"
     opacity: float = 0.5
+    summary: str = ""  # the case in one paragraph (verdicts and where the maps agree)
     created: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
@@ -102,6 +105,7 @@ def report_from_analysis(
                 float(r.random_insertion_auc),
                 e.seed,
                 dict(e.params),
+                verdict_of(r).sentence,
             )
         )
     ag = analysis.agreement
@@ -128,6 +132,7 @@ def report_from_analysis(
         region=region,
         colormap=colormap,
         opacity=opacity,
+        summary=case_summary(analysis.methods, labels),
     )
 
 
@@ -161,7 +166,7 @@ def render_html(r: CaseReport) -> str:
         f"<figure>{_img(to_png(overlay(base, e.heatmap, r.opacity, r.colormap), 4), e.label)}"
         f"<figcaption><b>{html.escape(e.label)}</b><br>{e.seconds:.2f} s · deletion AUC {_fmt(e.deletion_auc)} "
         f"(random {_fmt(e.random_deletion_auc)}) · insertion AUC {_fmt(e.insertion_auc)} (random {_fmt(e.random_insertion_auc)})"
-        f"{'' if e.seed is None else f' · seed {e.seed}'}</figcaption></figure>"
+        f"{'' if e.seed is None else f' · seed {e.seed}'}<br><i>{html.escape(e.verdict)}</i></figcaption></figure>"
         for e in r.maps
     )
     versions = ", ".join(f"{html.escape(k)} {html.escape(str(v))}" for k, v in r.versions.items())
@@ -178,6 +183,7 @@ def render_html(r: CaseReport) -> str:
 body{{font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#1f2a37;max-width:1000px;margin:2em auto;padding:0 1em}}
 h1{{color:#0b5f73}} table{{border-collapse:collapse;margin:.5em 0}} th,td{{border:1px solid #d0d7de;padding:4px 8px;text-align:left}}
 figure{{display:inline-block;margin:6px;vertical-align:top;width:220px}} figcaption{{font-size:12px}}
+figure img{{max-width:100%;height:auto}} figure.upload{{width:320px}}
 .note{{background:#fff8e1;border-left:4px solid #f0ad4e;padding:8px}} img{{image-rendering:pixelated}}
 </style></head><body>
 <h1>BreastXAI case report</h1>
@@ -194,12 +200,13 @@ figure{{display:inline-block;margin:6px;vertical-align:top;width:220px}} figcapt
 <tr><th>Software</th><td>{versions}</td></tr>
 </table>
 <h2>Image</h2>
-<figure>{_img(to_png(r.image), "uploaded image", 300)}<figcaption>As uploaded</figcaption></figure>
+<figure class="upload">{_img(to_png(r.image), "uploaded image", 300)}<figcaption>As uploaded</figcaption></figure>
 <figure>{_img(to_png(r.model_input, 4), "model input")}<figcaption>The 50×50 input the model sees</figcaption></figure>
 <h2>Explanations</h2>
 <p>Colour scale {html.escape(r.colormap)}, shared by all maps (0 = least, 1 = most important); overlay opacity {r.opacity:.2f}.
 Deletion AUC: lower is better (the score falls fast when the most important pixels are removed).
-Insertion AUC: higher is better.</p>
+Insertion AUC: higher is better. Each map's verdict compares both with a random map's scores on this image.</p>
+<p><b>In short:</b> {html.escape(r.summary)}</p>
 {tiles}
 <h2>Agreement between methods</h2>
 {_matrix_html("Spearman rank correlation", r.agreement_methods, labels, r.agreement_spearman)}
@@ -277,6 +284,10 @@ def render_pdf(r: CaseReport) -> bytes:
         new_x="LMARGIN",
         new_y="NEXT",
     )
+    if r.summary:
+        pdf.set_font("Helvetica", "", 9)
+        pdf.multi_cell(0, 4.5, _latin1(f"In short: {r.summary}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
     col = 0
     for e in r.maps:
         if col == 0 and pdf.get_y() > 230:
@@ -294,16 +305,19 @@ def render_pdf(r: CaseReport) -> bytes:
         pdf.multi_cell(
             60,
             3.5,
-            _latin1(f"{e.seconds:.2f} s; deletion AUC {_fmt(e.deletion_auc)}; insertion AUC {_fmt(e.insertion_auc)}"),
+            _latin1(
+                f"{e.seconds:.2f} s; deletion AUC {_fmt(e.deletion_auc)} (random {_fmt(e.random_deletion_auc)}); "
+                f"insertion AUC {_fmt(e.insertion_auc)} (random {_fmt(e.random_insertion_auc)}). {e.verdict}"
+            ),
         )
         col += 1
         if col == 3:
             col = 0
-            pdf.set_y(y + 56)
+            pdf.set_y(y + 62)
         else:
             pdf.set_y(y)
     if col:
-        pdf.set_y(pdf.get_y() + 56)
+        pdf.set_y(pdf.get_y() + 62)
     if r.agreement_spearman is not None and len(r.agreement_methods):
         if pdf.get_y() > 220:
             pdf.add_page()
@@ -311,13 +325,15 @@ def render_pdf(r: CaseReport) -> bytes:
         pdf.set_font("Helvetica", "B", 12)
         pdf.cell(0, 7, "Agreement (Spearman rank correlation)", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 7)
-        w = min(20.0, 170.0 / (len(r.agreement_methods) + 1))
-        pdf.cell(w + 8, 5, "")
-        for m in r.agreement_methods:
-            pdf.cell(w, 5, _latin1(labels.get(m, m))[:12], border=1)
+        # Columns are numbered and each row names its method in full, so no header is cut short.
+        name_w = 38.0
+        w = min(16.0, (190.0 - name_w) / max(len(r.agreement_methods), 1))
+        pdf.cell(name_w, 5, "")
+        for k in range(len(r.agreement_methods)):
+            pdf.cell(w, 5, str(k + 1), border=1, align="C")
         pdf.ln()
         for i, a in enumerate(r.agreement_methods):
-            pdf.cell(w + 8, 5, _latin1(labels.get(a, a))[:16], border=1)
+            pdf.cell(name_w, 5, _latin1(f"{i + 1}  {labels.get(a, a)}"), border=1)
             for j in range(len(r.agreement_methods)):
                 pdf.cell(w, 5, _fmt(float(r.agreement_spearman[i, j]), 2), border=1)
             pdf.ln()

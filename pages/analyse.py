@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from core.errors import BreastXAIError
+from core.explain.metrics.verdict import case_summary
 from core.imaging.guess import guess_modality
 from core.imaging.image import UPLOAD_EXTENSIONS
 from core.imaging.lesion import crop_region, looks_like_whole_film
@@ -45,6 +46,10 @@ def build_reports(
 
 def render() -> None:
     st.title("Analyse an image")
+    if state.warm_up_status() == "preparing":
+        st.caption(
+            ":material/hourglass_top: Preparing the models in the background — the first answer may take a few seconds longer."
+        )
     st.markdown(
         "**Upload a histopathology patch or a mammogram (PNG, JPEG, TIFF or DICOM), check the modality, "
         "and read the prediction with its explanations side by side.**"
@@ -168,6 +173,7 @@ def render() -> None:
     )
     st.plotly_chart(figures.colour_bar(colormap), key="colour_bar", config={"displayModeBar": False})
     widgets.explanation_grid(analysis, model_input, opacity, colormap, key_prefix="tile")
+    st.info(f"**In short:** {case_summary(analysis.methods, labels)}", icon=":material/summarize:")
     if len(methods) > 1 and analysis.agreement is not None:
         st.subheader("Agreement between methods")
         ag = analysis.agreement
@@ -191,14 +197,14 @@ def render() -> None:
             )
     st.subheader("Case report")
     region_tuple = None if region is None else (region.cx, region.cy, region.side)
-    html_doc, pdf_doc = build_reports(
-        case_key, tuple(methods), colormap, float(opacity), analysis, pixels, model_input, modality_name, region_tuple
-    )
+    # Deferred: a report is built only when its button is pressed, never on a slider change.
+    report_args = (case_key, tuple(methods), colormap, float(opacity), analysis, pixels, model_input)
+    report_args += (modality_name, region_tuple)
     d1, d2, _ = st.columns([1, 1, 3])
     with d1:
         st.download_button(
             "Download report (HTML)",
-            html_doc,
+            lambda: build_reports(*report_args)[0],
             file_name=f"breastxai-report-{digest[:8]}.html",
             mime="text/html",
             on_click="ignore",
@@ -207,7 +213,7 @@ def render() -> None:
     with d2:
         st.download_button(
             "Download report (PDF)",
-            pdf_doc,
+            lambda: build_reports(*report_args)[1],
             file_name=f"breastxai-report-{digest[:8]}.pdf",
             mime="application/pdf",
             on_click="ignore",

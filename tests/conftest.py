@@ -17,6 +17,8 @@ HISTO_DIR = DATA / "histo" / "IDC_regular_ps50_idx5"
 MAMMO_DIR = DATA / "mammo" / "mini_mias"
 CBIS_DIR = DATA / "mammo" / "cbis_ddsm_csv"
 WEIGHTS = ROOT / "weights"
+# The app's background warm-up would compete with the tests for the CPU; tests start cold.
+os.environ.setdefault("BREASTXAI_WARM_START", "0")
 
 
 def need(path: Path, message: str | None = None) -> Path:

@@ -1,7 +1,10 @@
 """Everything the pages cache, with every cache key in one place.
 
-Models and explainers are loaded once per server with ``st.cache_resource`` (one object
-shared by every session; never mutated). Per-image work is cached with ``st.cache_data``
+Models and explainers are loaded once per server process and shared by every session
+(never mutated; each explainer serialises its own calls). :func:`start_warm_up` builds and
+traces them in a background thread when the server starts, so the first user does not pay
+for it. CPU-heavy calls take a slot of :data:`WORK_SLOTS` first, so many sessions queue
+instead of oversubscribing the cores. Per-image work is cached with ``st.cache_data``
 under the image's SHA-256 (plus the lesion square) and the settings that change it:
 
 =====================  ===============================================================
@@ -26,14 +29,26 @@ heavy happens at import: TensorFlow loads on the first prediction.
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from core.errors import WeightsError
-from core.explain.case import CaseAnalysis, CaseReference, MethodResult, combine, explain_one, prepare_case
+from core.explain.case import (
+    CaseAnalysis,
+    CaseReference,
+    MethodResult,
+    build_explainers,
+    combine,
+    explain_one,
+    prepare_case,
+)
 from core.explain.methods import METHOD_LABELS, METHODS, canonical
+from core.explain.methods.base import Explainer
 from core.imaging.decode import decode_image
 from core.imaging.image import DecodedImage
 from core.model.card import eval_path, read_card, read_json, weights_path
@@ -43,17 +58,74 @@ from core.region.mosaic import complete_folders
 FAST_METHODS = ("gradcam", "gradcampp", "ig", "saliency")
 
 
-@st.cache_resource(show_spinner="Loading the model…")
+# One CPU-heavy call at a time per two cores: TensorFlow already spreads one call over them.
+WORK_SLOTS = max(1, (os.cpu_count() or 2) // 2)
+_work = threading.BoundedSemaphore(WORK_SLOTS)
+_resources_lock = threading.RLock()
+_classifiers: dict[str, Classifier] = {}
+_explainers: dict[tuple[str, str], Explainer] = {}
+_warm = {"started": False, "ready": False, "error": ""}
+
+
+@contextmanager
+def work_slot():
+    """Hold one of the :data:`WORK_SLOTS` while computing (a bounded queue in front of the CPU)."""
+    with _work:
+        yield
+
+
 def load_classifier(modality: str) -> Classifier:
-    """The shipped model for ``modality``, its SHA-256 checked against its card."""
-    return Classifier.load(modality)
+    """The shipped model for ``modality``, its SHA-256 checked against its card (one per process)."""
+    with _resources_lock:
+        if modality not in _classifiers:
+            _classifiers[modality] = Classifier.load(modality)
+        return _classifiers[modality]
 
 
-@st.cache_resource(show_spinner="Preparing the explanation methods…")
-def load_explainers(modality: str, methods: tuple[str, ...]) -> dict:
-    from core.explain.case import build_explainers
+def load_explainers(modality: str, methods: tuple[str, ...]) -> dict[str, Explainer]:
+    """One explainer per method for the modality's model, built once per process."""
+    with _resources_lock:
+        missing = [m for m in methods if (modality, m) not in _explainers]
+        if missing:
+            built = build_explainers(load_classifier(modality), missing)
+            _explainers.update({(modality, m): e for m, e in built.items()})
+        return {m: _explainers[(modality, m)] for m in methods}
 
-    return build_explainers(load_classifier(modality), methods)
+
+def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
+    try:
+        for modality in modalities:
+            if load_card(modality) is None:
+                continue
+            clf = load_classifier(modality)
+            x = np.full(clf.modality.input_shape, 0.5, np.float32)
+            with work_slot():
+                case = prepare_case(clf, x)
+                for explainer in load_explainers(modality, methods).values():
+                    explain_one(clf, explainer, case)  # traces the compiled functions once
+        _warm["ready"] = True
+    except Exception as exc:  # the app still works, it only starts cold
+        _warm["error"] = f"{exc.__class__.__name__}: {exc}"
+        _warm["ready"] = True
+
+
+def start_warm_up(modalities: tuple[str, ...] = ("histo", "mammo"), methods: tuple[str, ...] = ()) -> None:
+    """Load the models and trace the default methods in the background, once per process.
+
+    Set ``BREASTXAI_WARM_START=0`` to skip it (the in-process tests do).
+    """
+    with _resources_lock:
+        if _warm["started"] or os.environ.get("BREASTXAI_WARM_START", "1") == "0":
+            return
+        _warm["started"] = True
+    threading.Thread(target=_warm_up, args=(modalities, methods or FAST_METHODS), daemon=True, name="warm-up").start()
+
+
+def warm_up_status() -> str:
+    """ "off", "preparing" or "ready"."""
+    if not _warm["started"]:
+        return "off"
+    return "ready" if _warm["ready"] else "preparing"
 
 
 @st.cache_data(show_spinner=False)
@@ -125,7 +197,9 @@ def decode(data: bytes, filename: str | None) -> DecodedImage:
 @st.cache_data(show_spinner=False, max_entries=64)
 def case_reference(modality: str, key: str, seed: int, _model_input: np.ndarray) -> CaseReference:
     """The prediction and the random-map reference for one model input (``key``: image hash + region)."""
-    return prepare_case(load_classifier(modality), _model_input, seed=seed)
+    clf = load_classifier(modality)
+    with work_slot():
+        return prepare_case(clf, _model_input, seed=seed)
 
 
 def predict(modality: str, key: str, model_input: np.ndarray, seed: int = 0) -> Prediction:
@@ -137,7 +211,9 @@ def explain_method(modality: str, key: str, method: str, seed: int, _model_input
     """One method's map and faithfulness scores for one model input."""
     case = case_reference(modality, key, seed, _model_input)
     explainer = load_explainers(modality, (method,))[method]
-    return explain_one(load_classifier(modality), explainer, case)
+    clf = load_classifier(modality)
+    with work_slot():
+        return explain_one(clf, explainer, case)
 
 
 def run_analysis(modality: str, key: str, model_input: np.ndarray, methods: list[str], seed: int = 0) -> CaseAnalysis:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from core.explain.metrics.verdict import FAITHFUL, NO_BETTER, WORSE, verdict_of
 from core.modality import MODALITIES, get_modality
 from ui import figures, state
 
@@ -52,6 +53,13 @@ def explanation_grid(
                     key=f"{key_prefix}_{name}",
                     config={"displayModeBar": False},
                 )
+                v = verdict_of(result)
+                badge = {
+                    FAITHFUL: ":green-badge[faithful]",
+                    NO_BETTER: ":orange-badge[no better than random]",
+                    WORSE: ":red-badge[worse than random]",
+                }[v.label]
+                st.markdown(badge)
                 st.caption(
                     f"{e.seconds:.2f} s · deletion AUC {fmt(result.deletion_auc)} "
                     f"(random {fmt(result.random_deletion_auc)}) · insertion AUC "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 
 import ui.state
 
@@ -27,3 +29,23 @@ def test_older_comparison_files_use_todays_method_keys(tmp_path, monkeypatch):
     path.write_text(json.dumps({"methods": ["gradcam", "shap"], "per_method": {"shap": {"seconds": [0.1]}}}))
     record = ui.state.load_compare("histo")
     assert record["methods"] == ["gradcam", "shap_gradient"] and "shap_gradient" in record["per_method"]
+
+
+def test_work_slots_bound_how_many_heavy_calls_run_at_once():
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def job():
+        with ui.state.work_slot():
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            time.sleep(0.05)
+            with lock:
+                running[0] -= 1
+
+    threads = [threading.Thread(target=job) for _ in range(4 * ui.state.WORK_SLOTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == ui.state.WORK_SLOTS
