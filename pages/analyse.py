@@ -11,10 +11,35 @@ from core.imaging.guess import guess_modality
 from core.imaging.image import UPLOAD_EXTENSIONS
 from core.imaging.lesion import crop_region, looks_like_whole_film
 from core.imaging.pictures import COLORMAPS, fit_within, to_png
-from core.imaging.preprocess import to_model_input
-from core.modality import get_modality
+from core.imaging.preprocess import is_patch_sized, to_model_input
+from core.modality import INPUT_SIZE, get_modality
 from core.report import render_html, render_pdf, report_from_analysis
 from ui import figures, lesion, state, widgets
+
+
+def _larger_than_a_patch(pixels: np.ndarray, data: bytes, name: str, digest: str) -> tuple[np.ndarray, str]:
+    """An H&E image larger than a patch: send it to Region, or pick one 50×50 patch on it."""
+    h, w = pixels.shape[:2]
+    st.warning(
+        f"This H&E image is {w}×{h} px; the model reads one {INPUT_SIZE}×{INPUT_SIZE} px patch at the data set's "
+        "scale, so it is not shrunk into one input. Map the whole image in **Region**, or pick one patch here.",
+        icon=":material/grid_view:",
+    )
+    if st.button("Open this image in Region", key=f"to_region_{digest[:16]}", type="primary"):
+        from app import page  # the router, imported only when a user switches
+
+        st.session_state["region_handoff"] = {"data": data, "name": name, "digest": digest}
+        st.switch_page(page("region"))
+    if not st.toggle("Pick a 50×50 patch on this image", key=f"pick_patch_{digest[:16]}"):
+        st.stop()
+    c1, c2 = st.columns(2)
+    x = c1.slider(
+        "Patch left edge x (px)", 0, max(0, w - INPUT_SIZE), max(0, w // 2 - INPUT_SIZE // 2), key=f"px_{digest[:16]}"
+    )
+    y = c2.slider(
+        "Patch top edge y (px)", 0, max(0, h - INPUT_SIZE), max(0, h // 2 - INPUT_SIZE // 2), key=f"py_{digest[:16]}"
+    )
+    return pixels[y : y + INPUT_SIZE, x : x + INPUT_SIZE], f":patch {x},{y}"
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -102,6 +127,7 @@ def render() -> None:
         help="Suggested from the image: stained colour means an H&E patch, grey means a mammogram.",
     )
     modality = get_modality(modality_name)
+    doubtful = guess.modality != modality_name
     if guess.modality and guess.modality != modality_name:
         st.warning(
             f"{guess.reason} Check the modality: this model expects a {modality.title.lower()}, "
@@ -110,11 +136,19 @@ def render() -> None:
         )
     elif guess.modality is None:
         st.warning(guess.reason, icon=":material/warning:")
+    if doubtful and not st.checkbox(
+        f"I have checked the image: analyse it as a {modality.title.lower()} anyway",
+        key=f"proceed_{digest[:16]}",
+        help="The image does not look like what this model was trained on, so no answer is shown until you confirm.",
+    ):
+        st.stop()
     if state.load_card(modality_name) is None:
         st.error(widgets.missing_weights_message(modality_name))
         st.stop()
     region = None
-    model_pixels = pixels
+    model_pixels, crop_tag = pixels, ""
+    if modality_name == "histo" and not is_patch_sized(*pixels.shape[:2]):
+        model_pixels, crop_tag = _larger_than_a_patch(pixels, data, name, digest)
     if modality_name == "mammo":
         h, w = pixels.shape[:2]
         if st.toggle(
@@ -123,7 +157,9 @@ def render() -> None:
             region = lesion.lesion_marker(pixels, digest[:16])
             model_pixels = crop_region(pixels, region)
     model_input = to_model_input(model_pixels, modality)
-    case_key = digest if region is None else f"{digest}:{region.cx:.0f},{region.cy:.0f},{region.side:.0f}"
+    case_key = digest + crop_tag
+    if region is not None:
+        case_key += f":{region.cx:.0f},{region.cy:.0f},{region.side:.0f}"
     try:
         prediction = state.predict(modality_name, case_key, model_input)
     except BreastXAIError as exc:
@@ -143,6 +179,7 @@ def render() -> None:
         st.markdown(f"Prediction: **{prediction.label}** with probability **{prediction.probability:.1%}**")
         st.progress(prediction.p_positive, text=f"P({modality.positive}) = {prediction.p_positive:.3f}")
         st.caption("A decision aid for research, not a diagnosis.")
+    widgets.trust_strip(state.load_card(modality_name), modality)
     labels = state.method_labels()
     st.subheader("Explanations")
     s1, s2, s3 = st.columns([3, 1, 1])

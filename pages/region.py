@@ -66,6 +66,10 @@ def render() -> None:
         st.error(widgets.missing_weights_message("histo"))
         st.stop()
     card = state.load_card("histo") or {}
+    handoff = st.session_state.get("region_handoff")  # an image sent here from Analyse
+    if handoff and st.session_state.get("region_handoff_seen") != handoff["digest"]:
+        st.session_state["region_handoff_seen"] = handoff["digest"]
+        st.session_state["region_source"] = "Upload a region image"
     source = st.radio(
         "Source", ["Slide mosaic from the data set", "Upload a region image"], horizontal=True, key="region_source"
     )
@@ -103,12 +107,16 @@ def render() -> None:
             help="Nothing is stored: the image stays in this session's memory. "
             "The scale should match the data set's 40× scans (a 50-px tile ≈ 25 µm).",
         )
-        if upload is None:
+        if upload is not None:
+            data, name = upload.getvalue(), upload.name
+        elif handoff:
+            data, name = handoff["data"], handoff["name"]
+            st.info(f"Analysing **{name}**, sent here from Analyse.", icon=":material/grid_view:")
+        else:
             st.caption("No image yet. Or pick a slide mosaic from the data set above.")
             st.stop()
-        data = upload.getvalue()
         try:
-            decoded = state.decode(data, upload.name)
+            decoded = state.decode(data, name)
         except BreastXAIError as exc:
             widgets.show_error(exc)
             st.stop()
@@ -117,7 +125,7 @@ def render() -> None:
                 "This image is grey; the model expects colour H&E. Its map means little.", icon=":material/warning:"
             )
         image, valid, key = decoded.pixels, None, f"upload:{state.image_digest(data)}"
-        caption = f"{upload.name} · {decoded.width}×{decoded.height} px"
+        caption = f"{name} · {decoded.width}×{decoded.height} px"
     c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
     with c1:
         stride = st.selectbox(

@@ -85,3 +85,30 @@ def missing_weights_message(modality: str) -> str:
         f"weights/{modality}.keras and its card are missing. Train it with "
         f"`python -m core.train --modality {modality} --data DIR` and reload this page."
     )
+
+
+def trust_strip(card: dict | None, modality) -> None:
+    """The model's validated figures on unseen patients, shown beside every answer."""
+    tm = (card or {}).get("test_metrics") or {}
+    if not tm:
+        st.caption("No validated figures are recorded for this model.")
+        return
+    ci = tm.get("ci", {})
+
+    def with_ci(key: str, percent: bool = False) -> str:
+        lo, hi = ci.get(key, (None, None))
+        interval = "" if lo is None else f" (95% CI {fmt(lo, percent=percent)}–{fmt(hi, percent=percent)})"
+        return f"{fmt(tm.get(key), percent=percent)}{interval}"
+
+    st.markdown(
+        f"**How far to trust this model** — on {tm.get('n', '–')} images of {tm.get('n_patients', '–')} patients "
+        f"it never saw: AUC {with_ci('auc')}; at the 0.5 threshold used here, sensitivity {with_ci('sensitivity', True)} "
+        f"and specificity {with_ci('specificity', True)}."
+    )
+    lo = (ci.get("auc") or (None, None))[0]
+    if lo is not None and lo <= 0.5:
+        st.error(
+            f"The {modality.title.lower()} model's AUC interval on unseen patients reaches 0.5 (chance): "
+            "its answer here is not evidence either way.",
+            icon=":material/report:",
+        )

@@ -64,16 +64,47 @@ def pad_to_square(pixels: np.ndarray, size: int = INPUT_SIZE, fill: float = 1.0)
     return out
 
 
+# An H&E image with a side longer than this is not one patch: the model reads 50×50 px at
+# the data set's scale, so a larger image is analysed tile by tile (Region) or a patch is
+# picked from it, never shrunk into one input.
+PATCH_MAX_SIDE = 64
+
+
+def is_patch_sized(height: int, width: int) -> bool:
+    """Whether an H&E image is small enough to be read as one patch (see PATCH_MAX_SIDE)."""
+    return max(height, width) <= PATCH_MAX_SIDE
+
+
+def centre_square(pixels: np.ndarray, fill: float) -> np.ndarray:
+    """Pad (H, W, C) pixels to a square around their centre with ``fill``; a square comes back as is.
+
+    Resizing a non-square image straight to 50×50 would distort its aspect ratio.
+    """
+    h, w, c = pixels.shape
+    if h == w:
+        return pixels
+    side = max(h, w)
+    out = np.full((side, side, c), fill, np.float32)
+    y0, x0 = (side - h) // 2, (side - w) // 2
+    out[y0 : y0 + h, x0 : x0 + w] = pixels
+    return out
+
+
 def to_model_input(pixels: np.ndarray, modality: Modality | str) -> np.ndarray:
-    """(H, W, C) pixels in [0, 1] → (50, 50, C_modality) float32 model input."""
+    """(H, W, C) pixels in [0, 1] → (50, 50, C_modality) float32 model input.
+
+    Never distorts the aspect ratio: a non-square image is padded to a square first (white,
+    the slide background, for H&E; black for mammograms).
+    """
     m = get_modality(modality) if isinstance(modality, str) else modality
     if m.channels == 3:
         rgb = to_rgb(pixels)
         h, w = rgb.shape[:2]
         if h <= INPUT_SIZE and w <= INPUT_SIZE and (h < INPUT_SIZE or w < INPUT_SIZE):
             return pad_to_square(rgb)
-        return resize_linear(rgb)
-    return resize_linear(stretch_contrast(to_gray(pixels)))
+        return resize_linear(centre_square(rgb, 1.0))
+    gray = stretch_contrast(to_gray(pixels))
+    return resize_linear(centre_square(gray, 0.0))
 
 
 def load_model_input(path: str, modality: Modality | str) -> np.ndarray:

@@ -90,6 +90,51 @@ def test_analyse_warns_when_modality_looks_wrong(mammo_weights, histo_weights, m
     at.radio[0].set_value("histo").run()
     _ok(at)
     assert any("Check the modality" in w.value for w in at.warning)
+    # no headline answer on the wrong kind of image until the user says so
+    assert not any(m.value.startswith("Prediction:") for m in at.markdown)
+    at.checkbox[0].check().run()
+    _ok(at)
+    # past the modality check; this grey crop is larger than a patch, so it is offered Region
+    assert any("not shrunk into one input" in w.value for w in at.warning)
+
+
+def _he_region(height: int, width: int) -> bytes:
+    """An H&E-coloured JPEG larger than a patch (pink stroma, purple nuclei)."""
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    img = np.empty((height, width, 3), np.float32)
+    img[:] = (0.86, 0.55, 0.72)
+    nuclei = rng.random((height, width)) < 0.15
+    img[nuclei] = (0.45, 0.25, 0.60)
+    buf = io.BytesIO()
+    Image.fromarray((img * 255).astype(np.uint8)).save(buf, format="JPEG", quality=92)
+    return buf.getvalue()
+
+
+def test_a_large_he_image_is_never_squashed_into_one_input(histo_weights):
+    at = _app()
+    at.file_uploader[0].upload("region.jpg", _he_region(200, 300), "image/jpeg").run()
+    _ok(at)
+    assert at.radio[0].value == "histo"
+    assert any("300×200 px" in w.value for w in at.warning)
+    assert not any(m.value.startswith("Prediction:") for m in at.markdown)
+    assert any(b.label == "Open this image in Region" for b in at.button)
+    at.toggle(key=next(t.key for t in at.toggle if t.label.startswith("Pick a 50×50 patch"))).set_value(True).run()
+    _ok(at)
+    assert any(m.value.startswith("Prediction:") for m in at.markdown)
+
+
+def test_large_he_image_handed_to_region(histo_weights):
+    at = _app()
+    at.file_uploader[0].upload("region.jpg", _he_region(200, 300), "image/jpeg").run()
+    next(b for b in at.button if b.label == "Open this image in Region").click().run()
+    _ok(at)
+    assert at.title[0].value == "Region analysis"
+    assert any("sent here from Analyse" in i.value for i in at.info)
+    assert any(m.label == "Tissue tiles" for m in at.metric)
 
 
 def test_analyse_whole_film_asks_for_the_region(mammo_weights, mammo_dir):

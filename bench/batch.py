@@ -1,0 +1,138 @@
+"""Cohort batch speed: images/s in-process and on a local Ray with 1 and 2 workers.
+
+    python bench/batch.py [--n 64] [--methods gradcam,ig,smoothgrad] [--batch-size 8] [--seed 0]
+
+Scores ``--n`` patches of the histo model's test patients (prediction, the random-map
+reference, and each method's map with its deletion/insertion AUC), as ``python -m
+core.batch`` does, three times: ``--engine local`` (one scorer in this process, 1
+TensorFlow thread) and Ray Data with 1 and with 2 actors (1 CPU and 1 TensorFlow thread
+each). Targets: 2 workers ≥ 1.7 × 1 worker, and Ray with 1 worker at most 15% slower than
+local. Each rate is given end to end (the workers' start-up, model load and tracing
+included; Ray's own start-up is timed apart) and in steady state (from the arrival of the
+first batch of every worker to the last). The hours for the whole IDC set on N machines
+like this one are an estimate from the measured per-image cost, assuming linear scaling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parent.parent
+
+IDC_PATCHES = 277_524  # the public IDC data set
+
+
+def timed(results, workers: int) -> dict:
+    """Consume an engine's batches, timing each arrival."""
+    start = time.perf_counter()
+    arrivals: list[tuple[float, int]] = []
+    for batch in results:
+        arrivals.append((time.perf_counter() - start, len(set(batch["image_id"].tolist()))))
+    total = arrivals[-1][0] if arrivals else 0.0
+    images = sum(n for _, n in arrivals)
+    # Steady state: after every worker has delivered its first batch.
+    skip = min(workers, len(arrivals) - 1)
+    steady = None
+    if skip >= 1 and arrivals[-1][0] > arrivals[skip - 1][0]:
+        steady = sum(n for _, n in arrivals[skip:]) / (arrivals[-1][0] - arrivals[skip - 1][0])
+    return {"images": images, "seconds": total, "rate": images / total if total else 0.0, "steady": steady}
+
+
+def fmt(r: dict) -> str:
+    steady = f"{r['steady']:6.2f}" if r["steady"] else "     –"
+    return f"{r['rate']:6.2f} img/s end to end ({r['seconds']:5.1f} s)   {steady} img/s steady"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=64, help="patches of the test patients")
+    ap.add_argument("--methods", default="gradcam,ig,smoothgrad")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--data",
+        default=str(
+            Path(os.environ.get("BREASTXAI_DATA", ROOT.parent / "shared" / "data")) / "histo" / "IDC_regular_ps50_idx5"
+        ),
+    )
+    args = ap.parse_args(argv)
+
+    from core.config import configure
+
+    configure(tf_threads=1)  # the local engine gets what one Ray worker gets: one thread
+    from core.batch.cohort import list_cohort
+    from core.batch.engine import ray_session, run_local, run_ray
+    from core.batch.worker import CaseScorer
+    from core.explain.case import resolve_methods
+    from core.model.card import read_json, weights_path
+
+    card = read_json(weights_path("histo").with_suffix(".json"))
+    test = set(card.get("split", {}).get("patients", {}).get("test", []))
+    rows = list_cohort("histo", args.data, seed=args.seed, keep=lambda p: p in test, limit=args.n)
+    methods = resolve_methods(args.methods, aliases=True)
+    kwargs = {"modality": "histo", "methods": methods, "seed": args.seed}
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    import ray
+
+    print(f"machine      {platform.processor() or platform.machine()}, {cores} usable CPU cores, Ray {ray.__version__}")
+    load = os.getloadavg()[0]
+    print(
+        f"load         {load:.1f} on {cores} cores at the start" + (" (other work shares the CPU)" if load > 1 else "")
+    )
+    print(
+        f"cohort       {len(rows)} patches of {len({r['patient_id'] for r in rows})} test patients; "
+        f"prediction + {', '.join(methods)}; batch {args.batch_size}"
+    )
+
+    # Not timed: the first scorer in this process pays TensorFlow's import and first traces.
+    CaseScorer(**kwargs)
+    local = timed(run_local(rows, kwargs, args.batch_size), 1)
+    print(f"\nlocal        {fmt(local)}")
+    start = time.perf_counter()
+    with ray_session(num_cpus=cores):
+        print(f"ray.init     {time.perf_counter() - start:.1f} s (once per cluster; not in the rates)")
+        ray1 = timed(run_ray(rows, kwargs, args.batch_size, workers=1), 1)
+        print(f"ray 1 worker {fmt(ray1)}")
+        ray2 = timed(run_ray(rows, kwargs, args.batch_size, workers=2), 2)
+        print(f"ray 2 workers{fmt(ray2)}")
+
+    print()
+    for key, name in (("rate", "end to end"), ("steady", "steady state")):
+        if not (local[key] and ray1[key] and ray2[key]):
+            continue
+        scaling = ray2[key] / (2 * ray1[key])
+        overhead = (local[key] - ray1[key]) / local[key]
+        print(
+            f"{name:<13}scaling efficiency {scaling:5.0%} (2-worker rate / 2 × 1-worker rate; target ≥ 85%, i.e. ≥ 1.7×)"
+            f"   Ray overhead {overhead:+5.0%} vs local (target ≤ 15%)"
+        )
+
+    best = max(r for r in (ray2["steady"], ray2["rate"]) if r)
+    per_core = local["steady"] or local["rate"]  # images/s on one TensorFlow thread
+    print(f"\nESTIMATE for the full IDC set ({IDC_PATCHES:,} patches), from the rates measured here,")
+    print(
+        f"assuming linear scaling across machines, each like this one ({best:.2f} img/s with 2 workers), "
+        "data readable on every node, start-up ignored:"
+    )
+    for machines in (1, 10, 100):
+        print(
+            f"  {machines:>3} machine{'s' if machines > 1 else ' '}  ≈ {IDC_PATCHES / (best * machines) / 3600:7.1f} h"
+        )
+    print(
+        f"  per core: {1 / per_core:.2f} s per patch → {IDC_PATCHES / per_core / 3600:,.0f} core-hours in all "
+        f"(e.g. {IDC_PATCHES / per_core / 3600 / 1600:.1f} h on 100 machines of 16 cores)"
+    )
+    if load > 1:
+        print(
+            f"  note: the load was {load:.1f} on {cores} cores: the rates are low and noisy; rerun on an idle machine."
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

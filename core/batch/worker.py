@@ -1,0 +1,229 @@
+"""The scorer that every worker (or the local engine) runs over batches of cohort rows.
+
+:class:`CaseScorer` loads the model and builds the explainers once, in ``__init__`` — a
+Ray Data actor keeps them for its life — and ``__call__`` takes a batch of cohort rows
+(:func:`core.batch.cohort.list_cohort`, with the ``methods`` each row still needs, as
+given by :func:`core.batch.cohort.pending`) and returns one output row per image and method
+(:data:`core.batch.store.SCHEMA`). Each image is read, predicted, given its seeded
+random-map reference (:func:`core.explain.case.prepare_case`) and explained with each
+method (:func:`core.explain.case.explain_one`), so the numbers are those of the
+dashboard and ``python -m core.explain`` for the same seed. An image that cannot be read,
+or a method that fails on one image, gives a row with its ``error`` and NaNs; the batch
+goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core.batch.store import COLUMNS, FLOAT_COLUMNS, NO_METHOD
+from core.config import configure
+from core.errors import WeightsError
+
+ROOT = Path(__file__).resolve().parents[2]
+ERROR_CHARS = 500  # an error message is cut to this length in its row
+
+
+def resolve_weights(weights: str | os.PathLike | None, modality: str) -> Path:
+    """The weights file a worker loads: relative paths are taken from the repository root.
+
+    The driver passes the repository's own weights as paths relative to its root, so a
+    worker that received the repository as its working directory finds its own copy.
+    """
+    if weights is None:
+        from core.model.card import weights_path
+
+        return weights_path(modality)
+    path = Path(weights)
+    return path if path.is_absolute() else ROOT / path
+
+
+def portable_weights(weights: str | os.PathLike | None) -> str | None:
+    """``weights`` as a worker should be told it: relative to the repository root when inside it."""
+    if weights is None:
+        return None
+    path = Path(weights).resolve()
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    if not isinstance(exc, OSError | ValueError) and exc.__class__.__name__ not in text:
+        text = f"{exc.__class__.__name__}: {text}"
+    return text[:ERROR_CHARS]
+
+
+class CaseScorer:
+    """Score batches of cohort rows: prediction, then each method's map and its AUCs.
+
+    Args:
+        modality: ``"histo"`` or ``"mammo"``.
+        methods: the method names to build explainers for (registry keys); each row's
+            ``methods`` column says which of them it needs. Empty: predictions only.
+        weights: the weights file (default: the modality's shipped weights); a relative
+            path is taken from the repository root (see :func:`resolve_weights`).
+        seed: seeds the random reference map and every random method, for every image.
+        steps: points on each deletion/insertion curve.
+        tf_threads: TensorFlow threads for this process (None: TensorFlow's default). A
+            worker process sets it before TensorFlow runs anything.
+        expect_sha256: the weights' SHA-256 the driver recorded; a worker whose file
+            differs refuses to start.
+        warm: run every explainer once on a blank input in ``__init__``, so that the
+            first image's ``seconds`` do not include tracing.
+    """
+
+    def __init__(
+        self,
+        modality: str,
+        methods: Sequence[str] = (),
+        weights: str | os.PathLike | None = None,
+        seed: int = 0,
+        steps: int | None = None,
+        tf_threads: int | None = None,
+        expect_sha256: str | None = None,
+        warm: bool = True,
+    ) -> None:
+        configure(tf_threads=tf_threads)
+        from core.explain.case import build_explainers, prepare_case, resolve_methods, warm_up
+        from core.explain.metrics.faithfulness import STEPS
+        from core.model.classifier import Classifier
+
+        self.modality = modality
+        self.seed = int(seed)
+        self.steps = int(steps or STEPS)
+        self.methods = resolve_methods(list(methods)) if methods else ()
+        self.classifier = Classifier.load(modality, resolve_weights(weights, modality))
+        if expect_sha256 and self.classifier.weights_sha256 != expect_sha256:
+            raise WeightsError(
+                f"This worker's weights ({self.classifier.weights_sha256[:12]}) differ from the driver's "
+                f"({expect_sha256[:12]}); ship the same weights file to every node."
+            )
+        background = None
+        if "shap_gradient" in self.methods:
+            from core.explain.methods import load_background
+
+            background = load_background(resolve_weights(weights, modality))
+        self.explainers = build_explainers(self.classifier, self.methods, background=background)
+        if warm:
+            blank = np.full(self.classifier.modality.input_shape, 0.5, np.float32)
+            warm_up(self.explainers, blank)
+            prepare_case(self.classifier, blank, seed=self.seed, steps=self.steps)
+
+    @property
+    def weights_sha256(self) -> str:
+        return self.classifier.weights_sha256
+
+    def read(self, row: dict) -> np.ndarray:
+        """One row's image as a (50, 50, C) model input, exactly as ``core.data.labelled`` loads it."""
+        if self.modality == "histo":
+            from core.data.histo import load_patch
+
+            return load_patch(str(row["path"]))
+        from core.data.mammo import Lesion, lesion_region
+        from core.imaging.preprocess import to_model_input
+
+        lesion = Lesion(
+            id=str(row["image_id"]),
+            path=str(row["path"]),
+            patient=str(row["patient_id"]),
+            label=int(row["label"]),
+            abnormality=str(row.get("abnormality", "")),
+            cx=float(row.get("cx", 0.0)),
+            cy=float(row.get("cy", 0.0)),
+            side=float(row.get("side", 0.0)),
+        )
+        return to_model_input(lesion_region(lesion), self.classifier.modality)
+
+    def score(self, row: dict) -> list[dict]:
+        """The output rows of one cohort row (never raises for a bad image or method)."""
+        from core.explain.case import explain_one, prepare_case
+
+        start = time.perf_counter()
+        base = {
+            "image_id": str(row["image_id"]),
+            "patient_id": str(row["patient_id"]),
+            "label": int(row["label"]),
+            "path": str(row["path"]),
+            **dict.fromkeys(FLOAT_COLUMNS, float("nan")),
+            "predicted": -1,
+            "method": NO_METHOD,
+            "error": "",
+        }
+        wanted = row.get("methods", ",".join(self.methods))
+        names = [m for m in str(wanted).split(",") if m]
+        try:
+            x = self.read(row)
+            t = time.perf_counter()
+            if names:
+                case = prepare_case(self.classifier, x, seed=self.seed, steps=self.steps)
+                prediction = case.prediction
+            else:
+                prediction = self.classifier.predict_image(x)
+            predict_seconds = time.perf_counter() - t
+        except Exception as exc:  # noqa: BLE001 — any failure of one image is that image's row
+            return [{**base, "error": _error_text(exc), "case_seconds": time.perf_counter() - start}]
+        base.update(probability=float(prediction.p_positive), predicted=int(prediction.class_index))
+        if not names:
+            rows = [{**base, "seconds": predict_seconds}]
+        else:
+            rows = []
+            for name in names:
+                try:
+                    if name not in self.explainers:
+                        raise ValueError(f"method {name!r} was not built by this worker")
+                    r = explain_one(self.classifier, self.explainers[name], case)
+                    rows.append(
+                        {
+                            **base,
+                            "method": name,
+                            "deletion_auc": float(r.deletion_auc),
+                            "insertion_auc": float(r.insertion_auc),
+                            "random_deletion_auc": float(r.random_deletion_auc),
+                            "random_insertion_auc": float(r.random_insertion_auc),
+                            "seconds": float(r.explanation.seconds),
+                        }
+                    )
+                except Exception as exc:  # noqa: BLE001 — one method failing on one image
+                    rows.append({**base, "method": name, "error": f"{name}: {_error_text(exc)}"})
+        case_seconds = time.perf_counter() - start
+        for r in rows:
+            r["case_seconds"] = case_seconds
+        return rows
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A batch of cohort rows (column arrays) → the output rows (column arrays of :data:`COLUMNS`)."""
+        keys = list(batch)
+        n = len(batch[keys[0]]) if keys else 0
+        out: list[dict] = []
+        for i in range(n):
+            out.extend(self.score({k: _plain(batch[k][i]) for k in keys}))
+        return columns(out)
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def columns(rows: list[dict]) -> dict[str, np.ndarray]:
+    """Output rows as column arrays with fixed dtypes (an empty batch keeps them too)."""
+    out: dict[str, np.ndarray] = {}
+    for col in COLUMNS:
+        values = [r[col] for r in rows]
+        if col in FLOAT_COLUMNS:
+            out[col] = np.asarray(values, np.float64)
+        elif col in ("label", "predicted"):
+            out[col] = np.asarray(values, np.int64)
+        else:
+            out[col] = np.asarray(values, dtype=str) if values else np.zeros(0, dtype=str)
+    return out
+
+
+__all__ = ["CaseScorer", "columns", "portable_weights", "resolve_weights"]
