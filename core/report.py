@@ -25,7 +25,7 @@ from core.explain.metrics.verdict import case_summary, verdict_of
 from core.imaging.pictures import fit_within, overlay, to_png
 
 DISCLAIMER = (
-    "Research software, not a medical device. The prediction and its explanations support, "
+    "Not a medical device: research software. The prediction and its explanations support, "
     "and never replace, the judgement of a qualified pathologist or radiologist."
 )
 

@@ -11,7 +11,7 @@ from ui import state, widgets
 def render() -> None:
     st.title("Model card")
     st.markdown("**What the two models are for, what they were trained on, and where they fall short.**")
-    st.warning(f"**Not a medical device.** {DISCLAIMER}", icon=":material/gpp_maybe:")
+    st.warning(DISCLAIMER, icon=":material/gpp_maybe:")
     st.header("Intended use")
     st.markdown(
         """
@@ -79,13 +79,8 @@ def render() -> None:
                 f"**Held out** — patients {', '.join(split['held_out'])} were put in the test part on purpose: their "
                 "slides are complete in the data set, so the Region page can check the model on whole slides it never saw."
             )
-        st.markdown(
-            f"**Training** — {hp.get('epochs', '–')} epochs at most, batch size "
-            f"{' → '.join(str(b) for b in hp.get('batch_size_schedule', []))}, {hp.get('optimizer', '')} "
-            f"(learning rate {hp.get('learning_rate', '–')}), reduce-on-plateau "
-            f"{hp.get('reduce_lr_on_plateau', {})}, early stopping {hp.get('early_stopping', {})}; "
-            f"augmentation: {hp.get('augmentation', '')}; class weights {hp.get('class_weight', {})}; seed {hp.get('seed', '–')}."
-        )
+        st.markdown("**Training**")
+        st.table(widgets.training_rows(hp, card.get("classes", [])))
         st.markdown(
             f"**Model** — `{model.get('name', '')}`, {model.get('flops_per_image', 0) / 1e6:.1f} MFLOPs per image, "
             f"last convolution `{model.get('last_conv_layer', '')}`; trained {card.get('created', '')}."

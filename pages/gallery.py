@@ -83,7 +83,7 @@ def render() -> None:
             with col, st.container(border=True):
                 st.image(ex["path"], width="stretch")
                 verdict = "" if ex["correct"] is None else (" · ✓" if ex["correct"] else " · ✗")
-                p_text = "" if ex["probability"] is None else f" · P={ex['probability']:.2f}"
+                p_text = "" if ex["probability"] is None else f" · P({names[1]}) = {ex['probability']:.2f}"
                 st.caption(f"{names[ex['label']]}{p_text}{verdict}")
                 if st.button("Open in Analyse", key=f"open_{ex['id']}"):
                     st.session_state["gallery_pick"] = {

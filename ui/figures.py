@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from core.imaging.pictures import colorscale_stops
 from core.region.tiles import TILE, TISSUE, RegionResult
 
 
@@ -27,7 +28,7 @@ def overlay_figure(
                 z=np.asarray(heatmap, np.float32),
                 zmin=0.0,
                 zmax=1.0,
-                colorscale=colorscale,
+                colorscale=colorscale_stops(colorscale),
                 opacity=opacity,
                 showscale=show_scale,
                 hovertemplate="x %{x}, y %{y}<br>importance %{z:.2f}<extra></extra>",
@@ -47,7 +48,7 @@ def colour_bar(colorscale: str) -> go.Figure:
         go.Heatmap(
             z=ramp,
             x=ramp[0],
-            colorscale=colorscale,
+            colorscale=colorscale_stops(colorscale),
             zmin=0,
             zmax=1,
             showscale=False,

@@ -112,3 +112,33 @@ def trust_strip(card: dict | None, modality) -> None:
             "its answer here is not evidence either way.",
             icon=":material/report:",
         )
+
+
+def training_rows(hp: dict, classes: list[str]) -> list[dict[str, str]]:
+    """A model card's training settings as readable rows (setting, value) for a table."""
+    plateau, stop = hp.get("reduce_lr_on_plateau", {}), hp.get("early_stopping", {})
+    weights = hp.get("class_weight", {})
+    names = {str(i): n for i, n in enumerate(classes)}
+    rows = [
+        ("Epochs (at most)", hp.get("epochs", "–")),
+        ("Batch size", " → ".join(str(b) for b in hp.get("batch_size_schedule", [])) or "–"),
+        ("Optimiser", f"{hp.get('optimizer', '–')}, learning rate {hp.get('learning_rate', '–')}"),
+        (
+            "Learning rate on a plateau",
+            f"× {plateau.get('factor', '–')} after {plateau.get('patience', '–')} epochs without progress "
+            f"(never below {plateau.get('min_lr', '–')})"
+            if plateau
+            else "–",
+        ),
+        (
+            "Early stopping",
+            f"on {stop.get('monitor', 'val_loss').replace('val_loss', 'validation loss')}, "
+            f"patience {stop.get('patience', '–')} epochs, best weights kept"
+            if stop
+            else "–",
+        ),
+        ("Augmentation", hp.get("augmentation", "–")),
+        ("Class weights", ", ".join(f"{names.get(str(k), k)} {float(v):.2f}" for k, v in weights.items()) or "–"),
+        ("Seed", hp.get("seed", "–")),
+    ]
+    return [{"Setting": k, "Value": str(v)} for k, v in rows]

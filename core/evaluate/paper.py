@@ -57,7 +57,7 @@ class TableRow:
             "Accuracy": self.accuracy,
             "F1": self.f1,
             "AUC": self.auc,
-            "Test images": self.n_test,
+            "Test images": "not stated" if self.n_test is None else f"{self.n_test:,}",
             "Source": self.source,
         }
 

@@ -54,6 +54,19 @@ def colormap_lut(name: str = DEFAULT_COLORMAP, n: int = 256) -> np.ndarray:
     return _lut(name, n)
 
 
+def colorscale_stops(name: str = DEFAULT_COLORMAP, n: int = 64) -> list[list]:
+    """The colour map as explicit Plotly stops, ``[[t, "rgb(r,g,b)"], …]``.
+
+    Charts get these instead of the scale's name, so what they draw is the very table the
+    maps and reports are coloured with, whatever theme the chart library applies.
+    """
+    lut = colormap_lut(name, n)
+    return [
+        [i / (n - 1), f"rgb({int(round(r * 255))},{int(round(g * 255))},{int(round(b * 255))})"]
+        for i, (r, g, b) in enumerate(lut)
+    ]
+
+
 def colorize(heatmap: np.ndarray, name: str = DEFAULT_COLORMAP) -> np.ndarray:
     """(H, W) values in [0, 1] → (H, W, 3) RGB in [0, 1]."""
     lut = colormap_lut(name)

@@ -74,7 +74,7 @@ def test_html_is_self_contained_and_complete():
         "0.700",
         "Seed",
         "tensorflow-cpu 2.21.0",
-        "not a medical device",
+        "Not a medical device",
         "Spearman",
     ):
         assert needed in doc, needed

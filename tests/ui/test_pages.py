@@ -214,7 +214,11 @@ def test_about_page_shows_card_facts(histo_weights):
     _ok(at)
     card = read_card(weights_path("histo"))
     assert any(c.value == card["weights"]["sha256"] for c in at.code)
-    assert any("Not a medical device" in w.value for w in at.warning)
+    notes = [w.value for w in at.warning if "medical device" in w.value.lower()]
+    assert len(notes) == 1 and notes[0].lower().count("medical device") == 1  # said once, not twice
+    training = at.table[0].value
+    assert "{" not in training.to_string()  # readable settings, no raw Python dicts
+    assert all(len(v.split(".")[-1]) <= 4 for v in training["Value"] if v.replace(".", "").isdigit())
 
 
 # --- helpers the pages rely on -------------------------------------------------------------
@@ -261,3 +265,29 @@ def test_paper_table_reads_our_rows_from_the_card():
     assert rows[0] is PAPER_CLAIMED["histo"] and rows[0].accuracy == 0.974
     assert [r.accuracy for r in rows[1:]] == [0.8, 0.95]
     assert len(comparison_table("mammo", {})) == 1
+
+
+def test_metrics_paper_row_says_not_stated_instead_of_none(histo_weights):
+    at = _app("metrics")
+    _ok(at)
+    table = next(d.value for d in at.dataframe if "Test images" in d.value.columns)
+    assert "None" not in table["Test images"].astype(str).tolist()
+    assert "not stated" in table["Test images"].astype(str).tolist()
+
+
+def test_gallery_probability_names_its_class(histo_weights, histo_dir):
+    at = _app("gallery")
+    _ok(at)
+    shown = [c.value for c in at.caption if "P(" in c.value]
+    assert shown and all("P(IDC) = " in c for c in shown)
+
+
+def test_colour_scales_are_drawn_from_the_maps_own_table():
+    from core.imaging.pictures import colormap_lut
+    from ui.figures import colour_bar
+
+    stops = colour_bar("Inferno").data[0].colorscale
+    assert stops[0][0] == 0 and stops[-1][0] == 1
+    first = [int(v) for v in stops[0][1][4:-1].split(",")]
+    assert max(first) < 10  # Inferno starts near black, not pink or white
+    assert first == [int(round(c * 255)) for c in colormap_lut("Inferno", len(stops))[0]]
