@@ -8,8 +8,82 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.evaluate.paper import BASELINES_NOTE, WHY_THEY_DIFFER, comparison_table
-from core.evaluate.scores import confusion, operating_point
+from core.evaluate.scores import confusion, curves, operating_point
+from core.evaluate.slides import PUBLISHED_WHOLE_SLIDE
 from ui import figures, state, widgets
+
+
+def _whole_slides(record: dict) -> None:
+    """Every patch of each complete unseen slide scored: the published papers' protocol."""
+    ws = record["whole_slides"]
+    st.subheader("Whole slides (every patch of each complete unseen slide)")
+    st.caption(
+        "A slide counts as complete when its patches cover the slide's 50-px grid densely (told from the data). "
+        "Mean: over slides; pooled: over all their patches. The two papers scored whole test slides the same way."
+    )
+    rows = [
+        {
+            "Slide (patient)": r["patient"],
+            "Patches": r["n"],
+            "IDC patches": r["n_positive"],
+            "AUC": r["auc"],
+            "Balanced accuracy": r["balanced_accuracy"],
+            "F1": r["f1"],
+            "Sensitivity": r["sensitivity"],
+            "Specificity": r["specificity"],
+        }
+        for r in ws["slides"]
+    ]
+    for name in ("mean", "pooled"):
+        r = ws[name]
+        rows.append(
+            {
+                "Slide (patient)": f"{name} over slides" if name == "mean" else "pooled patches",
+                "Patches": r.get("n"),
+                "IDC patches": None,
+                "AUC": r["auc"],
+                "Balanced accuracy": r["balanced_accuracy"],
+                "F1": r["f1"],
+                "Sensitivity": r["sensitivity"],
+                "Specificity": r["specificity"],
+            }
+        )
+    for ref in PUBLISHED_WHOLE_SLIDE:
+        rows.append(
+            {
+                "Slide (patient)": f"published: {ref['source']}",
+                "F1": ref["f1"],
+                "Balanced accuracy": ref["balanced_accuracy"],
+            }
+        )
+    numbers = ("AUC", "Balanced accuracy", "F1", "Sensitivity", "Specificity")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        key="whole_slides",
+        column_config={k: st.column_config.NumberColumn(k, format="%.3f") for k in numbers},
+    )
+    with st.expander("ROC and precision–recall of one slide"):
+        slide = st.selectbox("Slide", [r["patient"] for r in ws["slides"]], key="slide_curves")
+        preds = [p for p in record.get("predictions", []) if p["patient"] == slide]
+        y = np.array([p["label"] for p in preds], int)
+        prob = np.array([p["probability"] for p in preds], float)
+        if len(set(y.tolist())) < 2:
+            st.info("This slide holds one class only: no ROC curve.")
+            return
+        c = curves(y, prob).to_dict()
+        c1, c2 = st.columns(2)
+        fig = go.Figure(go.Scatter(x=c["roc"]["fpr"], y=c["roc"]["tpr"], mode="lines", name="ROC"))
+        fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="chance"))
+        fig.update_layout(
+            title=f"Slide {slide}: ROC", xaxis_title="1 − specificity", yaxis_title="Sensitivity", height=340
+        )
+        c1.plotly_chart(fig, key="slide_roc")
+        fig = go.Figure(go.Scatter(x=c["pr"]["recall"], y=c["pr"]["precision"], mode="lines", name="PR"))
+        fig.update_layout(
+            title=f"Slide {slide}: precision–recall", xaxis_title="Recall", yaxis_title="Precision", height=340
+        )
+        c2.plotly_chart(fig, key="slide_pr")
 
 
 def render() -> None:
@@ -156,6 +230,8 @@ def render() -> None:
 
         st.subheader("Per patient")
         st.dataframe(pd.DataFrame(record.get("per_patient", [])), hide_index=True, key="per_patient")
+    if record is not None and (record.get("whole_slides") or {}).get("slides"):
+        _whole_slides(record)
     st.subheader("Training curves")
     hist = card.get("history", {})
     if hist.get("loss"):

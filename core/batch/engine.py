@@ -92,17 +92,23 @@ def ray_session(
         kwargs.update(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False)
     else:
         kwargs.update(address=address)
+    ray_logger = logging.getLogger("ray")
+    level = ray_logger.level
+    if quiet:  # Ray's start-up notices (token authentication, deprecations) are not the user's business
+        ray_logger.setLevel(logging.ERROR)
     try:
         ray.init(**kwargs)
     except (ConnectionError, RuntimeError, TimeoutError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise BreastXAIError(f"Cannot start or join {where}: {exc}") from None
+    finally:
+        ray_logger.setLevel(logging.WARNING if quiet else level)
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # the command line draws its own
         ctx.print_on_execution_start = False
-        if quiet:
-            logging.getLogger("ray.data").setLevel(logging.WARNING)
+        if quiet:  # e.g. "progress bars disabled", which is what is wanted
+            logging.getLogger("ray.data").setLevel(logging.ERROR)
         yield
     finally:
         ray.shutdown()
