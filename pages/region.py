@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from core.errors import BreastXAIError
+from core.imaging.guess import guess_modality
 from core.imaging.image import RASTER_EXTENSIONS
 from core.imaging.pictures import COLORMAPS, fit_within, to_png
 from core.region.mosaic import Mosaic, build_mosaic, evaluate_mosaic, model_part, patient_folders
@@ -120,13 +121,17 @@ def render() -> None:
         except BreastXAIError as exc:
             widgets.show_error(exc)
             st.stop()
-        if decoded.channels == 1:
-            st.warning(
-                "This image is grey; the model expects colour H&E. Its map means little.", icon=":material/warning:"
-            )
+        guess = guess_modality(decoded.pixels)
+        if guess.modality != "histo" and not st.checkbox(
+            "Map it anyway",
+            key=f"region_anyway_{state.image_digest(data)[:16]}",
+            help="The image does not look like H&E-stained tissue; a map of it would mean nothing.",
+        ):
+            st.warning(f"This does not look like H&E tissue: {guess.reason}", icon=":material/warning:")
+            st.stop()
         image, valid, key = decoded.pixels, None, f"upload:{state.image_digest(data)}"
         caption = f"{name} · {decoded.width}×{decoded.height} px"
-    c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
+    c1, c2, c3, c4 = st.columns([1, 2, 2, 2])
     with c1:
         stride = st.selectbox(
             "Stride (px)",
@@ -188,15 +193,15 @@ def render() -> None:
                 fig, key="region_map", on_select="rerun", selection_mode="points", config={"displaylogo": False}
             )
         with right:
-            st.image(
-                to_png(fit_within(truth_rgb(mosaic), DISPLAY_SIDE)),
-                caption="Truth: patch labels (red = IDC, blue = no IDC)",
-                width="stretch",
-            )
+            # the truth on the very grid and size of the map beside it
+            truth = (np.clip(fit_within(truth_rgb(mosaic), DISPLAY_SIDE), 0, 1) * 255).round().astype(np.uint8)
+            st.plotly_chart(figures.aligned_twin(fig, truth), key="region_truth", config={"displaylogo": False})
+            st.caption("Truth: patch labels (red = IDC, blue = no IDC), on the same grid as the map.")
     else:
         event = st.plotly_chart(
             fig, key="region_map", on_select="rerun", selection_mode="points", config={"displaylogo": False}
         )
+    st.plotly_chart(figures.probability_legend(), key="region_legend", config={"displayModeBar": False})
     top = result.top_tiles(10)
     if not result.tissue_tiles or not len(tissue):
         st.info("No tissue tiles in this image: everything is background or missing.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from core.imaging.pictures import colorscale_stops
+from core.imaging.pictures import NO_DATA_RGB, colorscale_stops, colourise
 from core.region.tiles import TILE, TISSUE, RegionResult
 
 
@@ -127,3 +127,35 @@ def region_map_figure(picture: np.ndarray, result: RegionResult, wide: bool) -> 
         height=int(np.clip(fig_width * h / w, 240, 720)), margin=dict(l=0, r=0, t=0, b=0), clickmode="event+select"
     )
     return fig, tissue
+
+
+def aligned_twin(map_figure: go.Figure, picture: np.ndarray) -> go.Figure:
+    """Another picture of the same region drawn on the map figure's grid, size and ranges."""
+    base = map_figure.data[0]
+    fig = go.Figure(go.Image(z=picture, dx=base.dx, dy=base.dy, hoverinfo="skip"))
+    fig.update_xaxes(map_figure.layout.xaxis)
+    fig.update_yaxes(map_figure.layout.yaxis)
+    fig.update_layout(height=map_figure.layout.height, margin=map_figure.layout.margin)
+    return fig
+
+
+def probability_legend() -> go.Figure:
+    """The region map's colour key: the probability ramp, background and the no-data hatch."""
+    ramp = np.linspace(0.0, 1.0, 101)
+    rgb = (colourise(ramp)[None] * 255).round().astype(np.uint8)
+    key = np.full((1, 24, 3), 255, np.uint8)  # white: background
+    hatch = np.repeat((NO_DATA_RGB * 255).round().astype(np.uint8)[None, None], 24, axis=1)
+    hatch[0, ::4] = (NO_DATA_RGB * 0.8 * 255).round().astype(np.uint8)
+    strip = np.concatenate(
+        [rgb, np.full((1, 10, 3), 255, np.uint8), key, np.full((1, 10, 3), 255, np.uint8), hatch], axis=1
+    )
+    fig = go.Figure(go.Image(z=np.repeat(strip, 12, axis=0), hoverinfo="skip"))
+    n = rgb.shape[1]
+    ticks = [0, n // 4, n // 2, 3 * n // 4, n - 1, n + 10 + 12, n + 10 + 24 + 10 + 12]
+    labels = ["0", "0.25", "0.5", "0.75", "1 = IDC", "background", "no data"]
+    fig.update_xaxes(tickvals=ticks, ticktext=labels, showgrid=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(
+        height=90, margin=dict(l=10, r=10, t=24, b=30), title=dict(text="P(IDC) colour key", font_size=12)
+    )
+    return fig

@@ -71,7 +71,6 @@ def ray_session(
         quiet: keep the workers' output off this terminal and Ray's own logging to warnings.
     """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("RAY_DISABLE_USAGE_STATS", "1")
     import ray
     import ray.data
 
@@ -80,14 +79,21 @@ def ray_session(
         return
     if ship_code is None:
         ship_code = address is not None
-    runtime_env: dict = {"env_vars": {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}}
+    # A local Ray's workers inherit this process's environment; a cluster's are told.
+    runtime_env: dict = {}
+    if address is not None:
+        runtime_env["env_vars"] = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
     if ship_code:
         runtime_env.update(working_dir=str(ROOT), excludes=SHIP_EXCLUDES)
     kwargs: dict = {
-        "runtime_env": runtime_env,
+        "runtime_env": runtime_env or None,
         "log_to_driver": not quiet,
-        "logging_level": logging.WARNING if quiet else logging.INFO,
+        "logging_level": logging.ERROR if quiet else logging.INFO,
     }
+    if quiet:
+        # The driver's C++ core logs notes such as "constructor arguments in the object
+        # store and max_restarts > 0" for every Ray Data actor pool; they are not errors.
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     if address is None:
         kwargs.update(num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False)
     else:

@@ -309,3 +309,22 @@ def test_region_page_analyses_an_uploaded_image(histo_weights):
     assert metrics["Tiles"] == str(4 * 6) and metrics["Tissue tiles"] == "4"
     assert "Patch-level AUC" not in metrics
     assert any("Saliency" in md.value for md in at.markdown)
+
+
+def test_region_page_refuses_a_photo_that_is_not_tissue(histo_weights):
+    import io
+
+    rng = np.random.default_rng(0)
+    photo = np.zeros((200, 300, 3), np.float32)
+    photo[..., 1] = 0.6 + 0.2 * rng.random((200, 300))  # green leaves
+    photo[:80, :, 2] = 0.9  # blue sky
+    buf = io.BytesIO()
+    Image.fromarray((photo * 255).astype(np.uint8)).save(buf, format="PNG")
+    at = app_test("region", timeout=600)
+    at.session_state["region_source"] = "Upload a region image"
+    at.run()
+    at.file_uploader(key="region_upload").set_value(("garden.png", buf.getvalue(), "image/png"))
+    at.run()
+    assert not at.exception
+    assert any("does not look like H&E tissue" in w.value for w in at.warning)
+    assert not any(m.label == "Tissue tiles" for m in at.metric)
