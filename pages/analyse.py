@@ -184,6 +184,8 @@ def render() -> None:
     st.subheader("Explanations")
     s1, s2, s3 = st.columns([3, 1, 1])
     with s1:
+        if st.button("All methods", key="all_methods", help="Select every method (the slower ones show progress)."):
+            st.session_state["methods"] = list(labels)
         methods = st.multiselect(
             "Methods",
             list(labels),
@@ -196,16 +198,26 @@ def render() -> None:
         colormap = st.selectbox("Colour map", COLORMAPS, key="colormap")
     with s3:
         opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
+    other = modality.class_names[1 - prediction.class_index]
+    explained = st.radio(
+        "Explain the class",
+        [f"predicted ({prediction.label})", f"the other ({other})"],
+        horizontal=True,
+        key=f"explain_class_{case_key}",
+        help="Maps show what speaks for the chosen class; the other class shows what speaks against the answer.",
+    )
+    target = prediction.class_index if explained.startswith("predicted") else 1 - prediction.class_index
     if not methods:
         st.caption("Choose at least one method.")
         st.stop()
     try:
-        analysis = state.run_analysis(modality_name, case_key, model_input, methods, seed=0)
+        analysis = state.run_analysis(modality_name, case_key, model_input, methods, seed=0, target=target)
     except BreastXAIError as exc:
         widgets.show_error(exc)
         st.stop()
     st.caption(
-        f"Every map explains the predicted class ({prediction.label}) on one colour scale, 0 (least) to 1 "
+        f"Every map explains the class {modality.class_names[target]} "
+        f"({'the prediction' if target == prediction.class_index else 'not the prediction'}) on one colour scale, 0 (least) to 1 "
         "(most important). Deletion AUC: lower is better; insertion AUC: higher is better."
     )
     st.plotly_chart(figures.colour_bar(colormap), key="colour_bar", config={"displayModeBar": False})

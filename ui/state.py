@@ -195,11 +195,16 @@ def decode(data: bytes, filename: str | None) -> DecodedImage:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def case_reference(modality: str, key: str, seed: int, _model_input: np.ndarray) -> CaseReference:
-    """The prediction and the random-map reference for one model input (``key``: image hash + region)."""
+def case_reference(
+    modality: str, key: str, seed: int, _model_input: np.ndarray, target: int | None = None
+) -> CaseReference:
+    """The prediction and the random-map reference for one model input (``key``: image hash + region).
+
+    ``target`` is the class to explain (None: the predicted one).
+    """
     clf = load_classifier(modality)
     with work_slot():
-        return prepare_case(clf, _model_input, seed=seed)
+        return prepare_case(clf, _model_input, seed=seed, target=target)
 
 
 def predict(modality: str, key: str, model_input: np.ndarray, seed: int = 0) -> Prediction:
@@ -207,40 +212,44 @@ def predict(modality: str, key: str, model_input: np.ndarray, seed: int = 0) -> 
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def explain_method(modality: str, key: str, method: str, seed: int, _model_input: np.ndarray) -> MethodResult:
-    """One method's map and faithfulness scores for one model input."""
-    case = case_reference(modality, key, seed, _model_input)
+def explain_method(
+    modality: str, key: str, method: str, seed: int, _model_input: np.ndarray, target: int | None = None
+) -> MethodResult:
+    """One method's map and faithfulness scores for one model input and target class."""
+    case = case_reference(modality, key, seed, _model_input, target)
     explainer = load_explainers(modality, (method,))[method]
     clf = load_classifier(modality)
     with work_slot():
         return explain_one(clf, explainer, case)
 
 
-def run_analysis(modality: str, key: str, model_input: np.ndarray, methods: list[str], seed: int = 0) -> CaseAnalysis:
+def run_analysis(
+    modality: str, key: str, model_input: np.ndarray, methods: list[str], seed: int = 0, target: int | None = None
+) -> CaseAnalysis:
     """Every chosen method, one at a time with a progress bar, then their agreement.
 
     Each method is cached on its own, so adding a method to the selection computes only
     that method, and a rerun with the same image and settings computes nothing.
     """
     labels = method_labels()
-    case = case_reference(modality, key, seed, model_input)
+    case = case_reference(modality, key, seed, model_input, target)
     results: dict[str, MethodResult] = {}
     bar = None
     for i, method in enumerate(methods):
-        if not _is_cached(modality, key, method, seed) and bar is None:
+        if not _is_cached(modality, key, method, seed, target) and bar is None:
             bar = st.progress(0.0, text="Computing explanations…")
         if bar is not None:
             bar.progress(i / len(methods), text=f"Computing {labels.get(method, method)} ({i + 1} of {len(methods)})…")
-        results[method] = explain_method(modality, key, method, seed, model_input)
-        _mark_cached(modality, key, method, seed)
+        results[method] = explain_method(modality, key, method, seed, model_input, target)
+        _mark_cached(modality, key, method, seed, target)
     if bar is not None:
         bar.empty()
     return combine(case, results)
 
 
-def _is_cached(modality, key, method, seed) -> bool:
-    return (modality, key, method, seed) in st.session_state.setdefault("_explained", set())
+def _is_cached(*key) -> bool:
+    return key in st.session_state.setdefault("_explained", set())
 
 
-def _mark_cached(modality, key, method, seed) -> None:
-    st.session_state.setdefault("_explained", set()).add((modality, key, method, seed))
+def _mark_cached(*key) -> None:
+    st.session_state.setdefault("_explained", set()).add(key)

@@ -291,3 +291,18 @@ def test_colour_scales_are_drawn_from_the_maps_own_table():
     first = [int(v) for v in stops[0][1][4:-1].split(",")]
     assert max(first) < 10  # Inferno starts near black, not pink or white
     assert first == [int(round(c * 255)) for c in colormap_lut("Inferno", len(stops))[0]]
+
+
+def test_all_methods_in_one_click_and_the_other_class_on_demand(histo_weights, histo_dir):
+    patch = sorted(histo_dir.glob("*/1/*.png"))[0]
+    at = _app()
+    at.file_uploader[0].upload(patch.name, _png(patch), "image/png").run()
+    next(b for b in at.button if b.label == "All methods").click().run()
+    _ok(at)
+    from core.explain.methods import METHODS
+
+    assert at.multiselect(key="methods").value == list(METHODS)
+    radio = next(r for r in at.radio if r.label == "Explain the class")
+    radio.set_value(radio.options[1]).run()
+    _ok(at)
+    assert any("not the prediction" in c.value for c in at.caption)
