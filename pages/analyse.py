@@ -154,7 +154,10 @@ def render() -> None:
         if st.toggle(
             "This is a whole mammogram: mark the lesion", value=looks_like_whole_film(h, w), key=f"film_{digest[:16]}"
         ):
-            region = lesion.lesion_marker(pixels, digest[:16])
+            preset = picked.get("box") if source == "gallery" and picked else None
+            region = lesion.lesion_marker(pixels, digest[:16], preset)
+            if region is None:
+                st.stop()  # no answer for a film until its lesion is marked
             model_pixels = crop_region(pixels, region)
     model_input = to_model_input(model_pixels, modality)
     case_key = digest + crop_tag
@@ -167,10 +170,12 @@ def render() -> None:
         st.stop()
     c1, c2, c3 = st.columns([2, 1, 2])
     with c1:
-        shown = fit_within(pixels, 360)
+        # a marked film is already on screen above: show the marked square here, not the film again
+        shown = fit_within(model_pixels if region is not None else pixels, 360)
+        what = "Marked square" if region is not None else "Original"
         st.image(
             to_png(shown, max(1, 200 // max(shown.shape[:2]))),
-            caption=f"Original · {decoded.format} · {decoded.width}×{decoded.height} px · {decoded.bit_depth}-bit",
+            caption=f"{what} · {decoded.format} · {decoded.width}×{decoded.height} px · {decoded.bit_depth}-bit",
         )
     with c2:
         st.image(to_png(model_input, 4), caption="What the model sees (50×50)")

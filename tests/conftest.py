@@ -16,6 +16,7 @@ DATA = Path(os.environ.get("BREASTXAI_DATA", ROOT.parent / "shared" / "data"))
 HISTO_DIR = DATA / "histo" / "IDC_regular_ps50_idx5"
 MAMMO_DIR = DATA / "mammo" / "mini_mias"
 CBIS_DIR = DATA / "mammo" / "cbis_ddsm_csv"
+CBIS_FILMS_DIR = DATA / "mammo" / "cbis_ddsm_mass"
 WEIGHTS = ROOT / "weights"
 # The app's background warm-up would compete with the tests for the CPU; tests start cold.
 os.environ.setdefault("BREASTXAI_WARM_START", "0")
@@ -44,6 +45,11 @@ def mammo_dir() -> Path:
 @pytest.fixture(scope="session")
 def cbis_dir() -> Path:
     return need(CBIS_DIR)
+
+
+@pytest.fixture(scope="session")
+def cbis_films_dir() -> Path:
+    return need(CBIS_FILMS_DIR)
 
 
 def _weights(modality: str) -> Path:

@@ -9,12 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
+from core.data.cbis_films import FilmLesion, is_film_layout, read_film_lesions
 from core.data.histo import find_patches, load_patches
-from core.data.mammo import find_mammo_lesions, lesion_region
-from core.imaging.preprocess import resize_linear, to_model_input
+from core.data.mammo import Lesion, find_mammo_lesions, lesion_region
+from core.imaging.decode import read_image
+from core.imaging.lesion import LesionSquare, crop_inside, side_for_box, square_for_box
+from core.imaging.preprocess import resize_linear, to_gray, to_model_input
 from core.modality import HISTO, MAMMO, Modality
 
 JITTER_SIZE = 80
+# Film lesions keep a context square this many times the model's square for crop jitter
+# (scale up to 1.25 and a shift of up to a tenth of the side), at CONTEXT_SIZE px.
+CONTEXT_MARGIN = 1.5
+CONTEXT_SIZE = 150
 PatientFilter = Callable[[str], bool] | None
 
 
@@ -29,6 +36,8 @@ class LabelledSet:
     ids: np.ndarray  # (N,) image ids (file stems)
     source: str
     regions: list[np.ndarray] | None = None  # mammo: lesion regions at JITTER_SIZE px, for crop jitter
+    region_margin: float = 1.0  # regions are this many times the model's square (film lesions: CONTEXT_MARGIN)
+    skipped: dict | None = None  # what the reader left out and why, e.g. ambiguous films
 
     def __len__(self) -> int:
         return len(self.y)
@@ -42,6 +51,8 @@ class LabelledSet:
             self.ids[idx],
             self.source,
             [self.regions[i] for i in idx] if self.regions is not None else None,
+            self.region_margin,
+            self.skipped,
         )
 
     def counts(self) -> dict:
@@ -69,8 +80,51 @@ def load_histo(root: str | os.PathLike, keep: PatientFilter = None) -> LabelledS
     )
 
 
+def _film_square(lesion: FilmLesion | Lesion, height: int, width: int) -> LesionSquare:
+    """The model's square for a film lesion: a CBIS-DDSM box, or a mini-MIAS circle's bounding square."""
+    if isinstance(lesion, FilmLesion):
+        return square_for_box(*lesion.box, height, width)
+    return LesionSquare(lesion.cx, lesion.cy, side_for_box(2.0 * lesion.radius, height, width))
+
+
+def _load_film_lesions(lesions: list, source: str, skipped: dict | None = None) -> LabelledSet:
+    """Film lesions framed by the model's rule (core.imaging.lesion), each film decoded once."""
+    x, regions = [], []
+    films: dict[str, np.ndarray] = {}
+    for lesion in lesions:
+        if lesion.path not in films:
+            films.clear()  # lesions of one film are adjacent: keep one film in memory
+            films[lesion.path] = to_gray(read_image(lesion.path).pixels)
+        film = films[lesion.path]
+        square = _film_square(lesion, *film.shape[:2])
+        x.append(to_model_input(crop_inside(film, square), MAMMO))
+        context = LesionSquare(square.cx, square.cy, square.side * CONTEXT_MARGIN)
+        regions.append(resize_linear(crop_inside(film, context), CONTEXT_SIZE))
+    return LabelledSet(
+        MAMMO,
+        np.stack(x) if x else np.zeros((0, *MAMMO.input_shape), np.float32),
+        np.array([lesion.label for lesion in lesions], np.int64),
+        np.array([lesion.patient for lesion in lesions]),
+        np.array([lesion.id for lesion in lesions]),
+        source=source,
+        regions=regions,
+        region_margin=CONTEXT_MARGIN,
+        skipped=skipped,
+    )
+
+
 def load_mammo(root: str | os.PathLike, source: str = "auto", keep: PatientFilter = None) -> LabelledSet:
+    if source in ("auto", "cbis_films") and is_film_layout(root):
+        found = read_film_lesions(root)
+        lesions = sorted((f for f in found.lesions if keep is None or keep(f.patient)), key=lambda f: f.id)
+        counts = found.counts()
+        skipped = {k: counts[k] for k in ("skipped_ambiguous_films", "skipped_ambiguous_lesions")}
+        return _load_film_lesions(lesions, lesions[0].source if lesions else "", skipped)
     lesions = [lesion for lesion in find_mammo_lesions(root, source) if keep is None or keep(lesion.patient)]
+    if lesions and all(lesion.source == "mini-MIAS film" for lesion in lesions):
+        framed = [lesion for lesion in lesions if lesion.radius > 0]
+        skipped = {"films_without_a_lesion_location": len(lesions) - len(framed)}
+        return _load_film_lesions(framed, "mini-MIAS films (external)", skipped)
     regions = [lesion_region(lesion) for lesion in lesions]
     x = (
         np.stack([to_model_input(r, MAMMO) for r in regions])
@@ -88,6 +142,18 @@ def load_mammo(root: str | os.PathLike, source: str = "auto", keep: PatientFilte
         # resizing to 50 px is as good as doing so at full resolution, and 50× cheaper.
         regions=[resize_linear(r, JITTER_SIZE) for r in regions],
     )
+
+
+def count_labelled(modality: str, root: str | os.PathLike, mammo_source: str = "auto") -> int:
+    """How many labelled images :func:`load_labelled` would return, without decoding any."""
+    if modality == "histo":
+        return len(find_patches(root))
+    if mammo_source in ("auto", "cbis_films") and is_film_layout(root):
+        return len(read_film_lesions(root).lesions)
+    lesions = find_mammo_lesions(root, mammo_source)
+    if lesions and all(lesion.source == "mini-MIAS film" for lesion in lesions):
+        return sum(lesion.radius > 0 for lesion in lesions)
+    return len(lesions)
 
 
 def load_labelled(

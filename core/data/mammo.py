@@ -57,6 +57,7 @@ class Lesion:
     cy: float = 0.0
     side: float = 0.0
     source: str = ""
+    radius: float = 0.0  # the annotated circle's radius, where the data set gives one
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -135,6 +136,7 @@ def find_film_lesions(root: str | os.PathLike) -> list[Lesion]:
                     cy=float(n["y_img"]),
                     side=max(4.0 * float(n["radius_img"] or 0), FILM_MIN_SIDE),
                     source="mini-MIAS film",
+                    radius=float(n["radius_img"] or 0),
                 )
             )
     return lesions
@@ -218,7 +220,10 @@ def find_mammo_lesions(root: str | os.PathLike, source: str = "auto") -> list[Le
     if not root.is_dir():
         raise DataError(f"The mammography folder '{root}' does not exist.")
     if source == "auto":
-        if (root / "roi" / "roi.csv").exists() or (root / "roi.csv").exists():
+        # Whole films first: the lesion is then framed from the film by the model's own rule.
+        if (root / "labels.csv").exists() and (root / "annotations.csv").exists():
+            source = "films"
+        elif (root / "roi" / "roi.csv").exists() or (root / "roi.csv").exists():
             source = "roi"
         elif (root / "labels.csv").exists():
             source = "films"

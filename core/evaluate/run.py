@@ -20,8 +20,7 @@ import numpy as np
 
 from core.config import configure
 from core.data.histo import complete_patients, find_patches
-from core.data.labelled import LabelledSet, load_labelled
-from core.data.mammo import find_mammo_lesions
+from core.data.labelled import LabelledSet, count_labelled, load_labelled
 from core.errors import BreastXAIError, command
 from core.evaluate.scores import METRIC_NAMES, curves, summarise
 from core.evaluate.slides import PUBLISHED_WHOLE_SLIDE, slide_summary
@@ -68,14 +67,6 @@ def eval_record(data: LabelledSet, p: np.ndarray, card: dict, part: str) -> dict
     }
 
 
-def _count_images(modality: str, data_dir: str, mammo_source: str) -> int:
-    """How many labelled images the folder holds (names only, nothing decoded)."""
-    if modality == "histo":
-        return len(find_patches(data_dir))
-
-    return len(find_mammo_lesions(data_dir, mammo_source))
-
-
 def evaluate(
     modality: str,
     data_dir: str,
@@ -87,7 +78,7 @@ def evaluate(
     clf = Classifier.load(modality, weights_file)
     seen = set() if include_training else seen_patients(clf.card)
     data = load_labelled(modality, data_dir, mammo_source, keep=lambda patient: patient not in seen)
-    excluded = _count_images(modality, data_dir, mammo_source) - len(data) if seen else 0
+    excluded = count_labelled(modality, data_dir, mammo_source) - len(data) if seen else 0
     if len(data) == 0:
         raise BreastXAIError(
             f"All {excluded} images under '{data_dir}' belong to patients the model was trained on; "
@@ -98,6 +89,8 @@ def evaluate(
     seconds = time.perf_counter() - start
     record = eval_record(data, p, clf.card, part="all" if include_training else "unseen patients")
     record["excluded_training_images"] = excluded
+    if data.skipped:
+        record["skipped"] = dict(data.skipped)
     record["inference_seconds"] = round(seconds, 3)
     if modality == "histo":
         slides = sorted(set(complete_patients(find_patches(data_dir))) & set(data.groups.tolist()), key=int)
@@ -116,6 +109,10 @@ def format_report(record: dict) -> str:
             else ""
         ),
     ]
+    if record.get("skipped"):
+        lines.append(
+            "  left out by the reader: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in record["skipped"].items())
+        )
     for k in METRIC_NAMES:
         lo, hi = m["ci"][k]
         lines.append(f"  {k:<18} {m[k]:.3f}  (95% CI {lo:.3f}–{hi:.3f})")
@@ -160,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--save", action="store_true", help="write <weights>.eval.json for the metrics pages")
     ap.add_argument("--include-training", action="store_true", help="also score patients the model trained on")
-    ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis"])
+    ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis", "cbis_films"])
     args = ap.parse_args(argv)
     record, _ = evaluate(args.modality, args.data, args.weights, args.include_training, args.mammo_source)
     if args.save:
@@ -173,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                 "ci": m["ci"],
                 "confusion": m["confusion"],
                 "excluded_training_images": record["excluded_training_images"],
+                "skipped": record.get("skipped", {}),
                 "inference_seconds": record["inference_seconds"],
             }
         )

@@ -1,13 +1,18 @@
-"""From a mark on a whole mammogram to the square region the model sees.
+"""From a lesion box on a mammogram to the square region the model sees.
 
-The mammography model was trained on lesion regions framed like the mini-MIAS crops
-(:mod:`core.data.mammo`): a square centred on the lesion whose side is about four times
-the lesion's radius, never smaller than ``FILM_MIN_SIDE`` pixels of a 512-pixel film. A
-user marks the lesion on the film either with a click (its centre; the radius comes from a
-slider) or with a box drawn around it (centre = the box's centre, radius = half its
-longer side). This module turns either mark into that square and crops it with
-:func:`crop_square`, so a marked film reaches the model framed exactly as
-the training data were.
+The shipped mammography model was trained on CBIS-DDSM mass films, each lesion framed by
+one rule (chosen by patient-grouped cross-validation, see ``docs/experiments.md``): a
+square centred on the lesion's box, of side :data:`BOX_SCALE` × the box's longer side, and
+never smaller than :data:`MIN_SIDE_FRACTION` of the film's longer side (160 px of an
+800-px film), so that small lesions keep some surrounding tissue and their absolute size
+stays visible. The square is shifted to lie inside the film where it would cross an edge;
+only a film smaller than the square is padded (black). The same rule frames a box the user
+draws on an uploaded film, a click on a lesion's centre (with a box of
+:data:`DEFAULT_BOX_FRACTION` of the film, the median CBIS-DDSM mass, unless a size is
+given), and the external test's mini-MIAS lesions (box = the annotated circle's square).
+
+The mini-MIAS readers (:mod:`core.data.mammo`) keep their own framing with
+:func:`crop_square` (4 × the lesion radius), which the earlier, mini-MIAS-trained model used.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ SIDE_PER_RADIUS = 4.0
 # Images whose longer side exceeds this are offered the region step by default: the
 # lesion crops of mini-MIAS are mostly 128–264 px, its whole films 512 px.
 WHOLE_FILM_MIN_SIDE = 256
-DEFAULT_RADIUS_FRACTION = 20.0 / 512.0  # the median mini-MIAS lesion radius on a 512-px film
 
 
 @dataclass(frozen=True)
@@ -54,58 +58,86 @@ def crop_square(pixels: np.ndarray, cx: float, cy: float, side: float) -> np.nda
     return out
 
 
+# The lesion square of the shipped model (see the module notes).
+BOX_SCALE = 1.5
+MIN_SIDE_FRACTION = 0.2
+DEFAULT_BOX_FRACTION = 0.1
+
+
+def side_for_box(box_side: float, height: int, width: int) -> float:
+    """The square's side for a lesion box whose longer side is ``box_side`` pixels."""
+    return float(max(BOX_SCALE * max(box_side, 0.0), MIN_SIDE_FRACTION * max(height, width)))
+
+
+def square_for_box(x: float, y: float, w: float, h: float, height: int, width: int) -> LesionSquare:
+    """The model's square for a COCO-style box (x, y, width, height) on a film of height × width."""
+    return LesionSquare(x + w / 2.0, y + h / 2.0, side_for_box(max(w, h), height, width))
+
+
+def crop_inside(pixels: np.ndarray, square: LesionSquare) -> np.ndarray:
+    """The square's pixels, shifted to lie inside the image; padded (black, centred) only where it is larger."""
+    h, w = pixels.shape[:2]
+    s = max(int(round(square.side)), 2)
+    sx, sy = min(s, w), min(s, h)
+    x0 = min(max(int(round(square.cx - sx / 2.0)), 0), w - sx)
+    y0 = min(max(int(round(square.cy - sy / 2.0)), 0), h - sy)
+    region = pixels[y0 : y0 + sy, x0 : x0 + sx]
+    if sx == s and sy == s:
+        return region
+    out = np.zeros((s, s, *pixels.shape[2:]), pixels.dtype)
+    oy, ox = (s - sy) // 2, (s - sx) // 2
+    out[oy : oy + sy, ox : ox + sx] = region
+    return out
+
+
+def default_box_side(height: int, width: int) -> float:
+    """A typical mass's box side on a film of this size (the CBIS-DDSM median, scaled)."""
+    return DEFAULT_BOX_FRACTION * max(height, width)
+
+
 def looks_like_whole_film(height: int, width: int) -> bool:
     """True when the image is large enough to be a whole film rather than a lesion crop."""
     return max(height, width) > WHOLE_FILM_MIN_SIDE
-
-
-def default_radius(height: int, width: int) -> float:
-    """A typical lesion radius for a film of this size (the mini-MIAS median, scaled)."""
-    return max(height, width) * DEFAULT_RADIUS_FRACTION
-
-
-def side_for_radius(radius: float, height: int, width: int) -> float:
-    """The square's side for a lesion radius: 4 × radius, at least the training minimum.
-
-    The minimum is ``FILM_MIN_SIDE`` on a 512-px film and scales with the film's size.
-    """
-    minimum = FILM_MIN_SIDE * max(height, width) / 512.0
-    return float(max(SIDE_PER_RADIUS * max(radius, 0.0), minimum))
 
 
 def _clamp_centre(x: float, y: float, height: int, width: int) -> tuple[float, float]:
     return float(np.clip(x, 0, width - 1)), float(np.clip(y, 0, height - 1))
 
 
-def region_from_click(x: float, y: float, radius: float, height: int, width: int) -> LesionSquare:
-    """The region for a click on the lesion's centre and a lesion radius (pixels)."""
+def region_from_click(x: float, y: float, box_side: float, height: int, width: int) -> LesionSquare:
+    """The square for a click on the lesion's centre and the lesion's size (box side, pixels)."""
     cx, cy = _clamp_centre(x, y, height, width)
-    return LesionSquare(cx, cy, side_for_radius(radius, height, width))
+    return LesionSquare(cx, cy, side_for_box(box_side, height, width))
 
 
 def region_from_box(x0: float, y0: float, x1: float, y1: float, height: int, width: int) -> LesionSquare:
-    """The region for a box drawn around the lesion (corners in any order)."""
+    """The square for a box drawn around the lesion (corners in any order)."""
     left, right = sorted((float(x0), float(x1)))
     top, bottom = sorted((float(y0), float(y1)))
     cx, cy = _clamp_centre((left + right) / 2.0, (top + bottom) / 2.0, height, width)
-    radius = max(right - left, bottom - top) / 2.0
-    return LesionSquare(cx, cy, side_for_radius(radius, height, width))
+    return LesionSquare(cx, cy, side_for_box(max(right - left, bottom - top), height, width))
 
 
 def crop_region(pixels: np.ndarray, region: LesionSquare) -> np.ndarray:
-    """The region's pixels (side × side × C); parts beyond the film are black."""
-    return crop_square(pixels, region.cx, region.cy, region.side)
+    """The region's pixels (side × side × C), by the shipped model's rule (:func:`crop_inside`)."""
+    return crop_inside(pixels, region)
 
 
 __all__ = [
-    "DEFAULT_RADIUS_FRACTION",
+    "BOX_SCALE",
+    "DEFAULT_BOX_FRACTION",
+    "FILM_MIN_SIDE",
     "LesionSquare",
+    "MIN_SIDE_FRACTION",
     "SIDE_PER_RADIUS",
     "WHOLE_FILM_MIN_SIDE",
+    "crop_inside",
     "crop_region",
-    "default_radius",
+    "crop_square",
+    "default_box_side",
     "looks_like_whole_film",
     "region_from_box",
     "region_from_click",
-    "side_for_radius",
+    "side_for_box",
+    "square_for_box",
 ]

@@ -6,8 +6,12 @@
   train distilled stain-invariant convolutional networks"), then brightness and contrast
   jitter — the colour varies far more between patients' slides than within one, and a
   model that learns one lab's stain fails on the next patient;
-* mammography: crop jitter around the lesion (a random square of 80–100% of the region's
-  side at a random offset) and a mild gamma change.
+* mammography, mini-MIAS regions: crop jitter around the lesion (a random square of
+  80–100% of the region's side at a random offset) and a mild gamma change;
+* mammography, film lesions (CBIS-DDSM): the model's square cut again from a context
+  square around it with its side scaled by 0.8–1.25 (log-uniform) and its centre moved by
+  up to a tenth of the side, then gamma 0.8–1.25, contrast ±15% and brightness ±0.05 — the
+  settings chosen by patient-grouped cross-validation (``docs/experiments.md``).
 """
 
 from __future__ import annotations
@@ -77,3 +81,50 @@ def augment_mammo(regions: list[np.ndarray], rng: np.random.Generator) -> np.nda
     crops = np.stack([to_model_input(jitter_crop(r, rng), MAMMO) for r in regions])
     gamma = rng.uniform(0.8, 1.25, (len(crops), 1, 1, 1))
     return dihedral(np.power(crops, gamma), rng).astype(np.float32)
+
+
+def intensity_jitter(
+    x: np.ndarray,
+    rng: np.random.Generator,
+    gamma: tuple[float, float] = (0.8, 1.25),
+    contrast: float = 0.15,
+    brightness: float = 0.05,
+) -> np.ndarray:
+    """Gamma (log-uniform), contrast about each image's mean and brightness; clipped to [0, 1]."""
+    n = len(x)
+    g = np.exp(rng.uniform(np.log(gamma[0]), np.log(gamma[1]), (n, 1, 1, 1))).astype(np.float32)
+    x = np.power(np.clip(x, 0.0, 1.0), g)
+    c = (1.0 + rng.uniform(-contrast, contrast, (n, 1, 1, 1))).astype(np.float32)
+    b = rng.uniform(-brightness, brightness, (n, 1, 1, 1)).astype(np.float32)
+    m = x.mean(axis=(1, 2, 3), keepdims=True)
+    return np.clip((x - m) * c + m + b, 0.0, 1.0).astype(np.float32)
+
+
+def jitter_square(
+    context: np.ndarray,
+    margin: float,
+    rng: np.random.Generator,
+    scale: tuple[float, float] = (0.8, 1.25),
+    shift: float = 0.10,
+) -> np.ndarray:
+    """The model's square cut again from its ``context`` (``margin`` × the square, centred on it).
+
+    The side is scaled log-uniformly within ``scale`` and the centre moved by up to
+    ``shift`` × the side in x and y; the cut stays inside the context.
+    """
+    size = context.shape[0]
+    base = size / margin
+    side = base * float(np.exp(rng.uniform(np.log(scale[0]), np.log(scale[1]))))
+    side = min(side, size)
+    cx = size / 2 + float(rng.uniform(-shift, shift)) * side
+    cy = size / 2 + float(rng.uniform(-shift, shift)) * side
+    s = max(int(round(side)), 2)
+    x0 = int(np.clip(round(cx - s / 2), 0, size - s))
+    y0 = int(np.clip(round(cy - s / 2), 0, size - s))
+    return context[y0 : y0 + s, x0 : x0 + s]
+
+
+def augment_film_lesions(contexts: list[np.ndarray], margin: float, rng: np.random.Generator) -> np.ndarray:
+    """One augmented (N, 50, 50, 1) batch from film lesions' context squares (see module notes)."""
+    crops = np.stack([to_model_input(jitter_square(c, margin, rng), MAMMO) for c in contexts])
+    return intensity_jitter(dihedral(crops, rng), rng)

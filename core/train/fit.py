@@ -29,7 +29,7 @@ from core.modality import get_modality
 from core.model.card import background_path, card_path, read_json, sha256_file, write_json
 from core.model.classifier import Classifier
 from core.model.network import LAST_CONV_LAYER, LOGITS_LAYER, build_model, count_flops
-from core.train.augment import augment_histo, augment_mammo
+from core.train.augment import augment_film_lesions, augment_histo, augment_mammo
 
 
 @dataclass
@@ -60,7 +60,9 @@ def class_weights(y: np.ndarray) -> dict[int, float]:
 
 def _augment(data: LabelledSet, rng: np.random.Generator, repeats: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """One epoch of augmented training inputs (``repeats`` copies of each image) and labels."""
-    if data.modality.name == "mammo" and data.regions is not None:
+    if data.modality.name == "mammo" and data.regions is not None and data.region_margin > 1.0:
+        x = np.concatenate([augment_film_lesions(data.regions, data.region_margin, rng) for _ in range(repeats)])
+    elif data.modality.name == "mammo" and data.regions is not None:
         x = np.concatenate([augment_mammo(data.regions, rng) for _ in range(repeats)])
     else:
         x = np.concatenate([augment_histo(data.x, rng) for _ in range(repeats)])
@@ -374,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="patient", choices=["patient", "paper"])
     ap.add_argument("--out", default="weights", help="folder for <modality>.keras and its card")
     ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument(
+        "--batch-sizes", default="25,50,75", help="batch-size schedule spread evenly over the epochs (default 25,50,75)"
+    )
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--patience", type=int, default=6, help="early-stopping patience in epochs")
     ap.add_argument("--hold-out", default="", help="comma-separated patient ids forced into the test part")
@@ -384,10 +389,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--repeats", type=int, default=0, help="augmented copies per image per epoch (default: 1 histo, 20 mammo)"
     )
-    ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis"])
+    ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis", "cbis_films"])
     args = ap.parse_args(argv)
     repeats = args.repeats or (20 if args.modality == "mammo" else 1)
-    config = TrainConfig(epochs=args.epochs, seed=args.seed, repeats=repeats, early_stopping_patience=args.patience)
+    batch_sizes = tuple(int(b) for b in args.batch_sizes.split(",") if b)
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_sizes=batch_sizes,
+        seed=args.seed,
+        repeats=repeats,
+        early_stopping_patience=args.patience,
+    )
     hold_out = tuple(p for p in args.hold_out.split(",") if p)
     if args.cv_only and not args.cv:
         ap.error("--cv-only needs --cv K")

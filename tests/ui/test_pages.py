@@ -12,7 +12,14 @@ from conftest import DATA, ROOT, app_test
 
 from core.evaluate.paper import PAPER_CLAIMED, comparison_table
 from core.imaging.guess import guess_modality
-from core.imaging.lesion import SIDE_PER_RADIUS, crop_region, looks_like_whole_film, region_from_box, region_from_click
+from core.imaging.lesion import (
+    BOX_SCALE,
+    MIN_SIDE_FRACTION,
+    crop_region,
+    looks_like_whole_film,
+    region_from_box,
+    region_from_click,
+)
 from core.model.card import read_card, weights_path
 
 APP = str(ROOT / "app.py")
@@ -137,20 +144,29 @@ def test_large_he_image_handed_to_region(histo_weights):
     assert any(m.label == "Tissue tiles" for m in at.metric)
 
 
-def test_analyse_whole_film_asks_for_the_region(mammo_weights, mammo_dir):
+def test_analyse_whole_film_gives_no_answer_until_the_lesion_is_marked(mammo_weights, mammo_dir):
     film = sorted((mammo_dir / "images" / "malignant").glob("*.png"))[0]
     at = _app()
     at.file_uploader[0].upload(film.name, _png(film), "image/png").run()
     _ok(at)
     assert at.toggle[0].value is True  # 512 px: a whole film
-    labels = [s.label for s in at.slider]
-    assert {"Centre x (px)", "Centre y (px)", "Lesion radius (px)"} <= set(labels)
-    assert any(m.value.startswith("Prediction:") for m in at.markdown)
-    centre_x = next(s for s in at.slider if s.label == "Centre x (px)")
-    centre_x.set_value(100).run()
+    assert not any(m.value.startswith("Prediction:") for m in at.markdown)
+    assert any("No lesion marked yet" in i.value for i in at.info)
+    # a click on the film (as the chart reports it) marks the lesion's centre
+    import hashlib
+
+    key = f"roi_chart_{hashlib.sha256(_png(film)).hexdigest()[:16]}"
+    at.session_state[key] = {"selection": {"points": [{"x": 300, "y": 200}], "box": []}}
+    at.run()
     _ok(at)
-    assert next(s for s in at.slider if s.label == "Centre x (px)").value == 100
+    assert next(s for s in at.slider if s.label == "Centre x (px)").value == 300
     assert any(m.value.startswith("Prediction:") for m in at.markdown)
+    # a drawn box moves it and sets the lesion's size
+    at.session_state[key] = {"selection": {"points": [], "box": [{"x": [100, 160], "y": [120, 150]}]}}
+    at.run()
+    _ok(at)
+    assert next(s for s in at.slider if s.label == "Centre x (px)").value == 130
+    assert next(s for s in at.slider if s.label.startswith("Lesion size")).value == 60
 
 
 def test_analyse_rejects_a_broken_file_and_stays_usable():
@@ -243,15 +259,17 @@ def test_modality_guess_edge_cases():
     assert guess_modality(rgb_grey).modality == "mammo"
 
 
-def test_roi_box_and_click_follow_the_training_framing():
-    r = region_from_box(100, 200, 140, 220, 512, 512)
-    assert (r.cx, r.cy) == (120, 210) and r.side == SIDE_PER_RADIUS * 20
-    small = region_from_click(10, 10, 2, 512, 512)
-    assert small.side == 64  # never below the training minimum
-    assert region_from_click(-5, 900, 20, 512, 512).cx == 0
-    film = np.arange(512 * 512, dtype=np.float32).reshape(512, 512, 1)
-    crop = crop_region(film, region_from_click(256, 256, 20, 512, 512))
-    assert crop.shape == (80, 80, 1) and crop[40, 40, 0] == film[256, 256, 0]
+def test_box_and_click_follow_the_training_framing():
+    r = region_from_box(100, 200, 340, 260, 800, 800)  # a 240 × 60 px box
+    assert (r.cx, r.cy) == (220, 230) and r.side == BOX_SCALE * 240
+    small = region_from_click(10, 10, 20, 800, 800)
+    assert small.side == MIN_SIDE_FRACTION * 800  # never below the training minimum
+    assert region_from_click(-5, 900, 20, 800, 800).cx == 0
+    film = np.arange(800 * 800, dtype=np.float32).reshape(800, 800, 1)
+    crop = crop_region(film, region_from_click(400, 400, 200, 800, 800))
+    assert crop.shape == (300, 300, 1) and crop[150, 150, 0] == film[400, 400, 0]
+    edge = crop_region(film, region_from_click(5, 795, 20, 800, 800))  # shifted inside, not padded
+    assert edge.shape == (160, 160, 1) and edge[0, 0, 0] == film[640, 0, 0] and edge.min() == film[640:, :160].min()
     assert looks_like_whole_film(512, 512) and not looks_like_whole_film(128, 128)
 
 
