@@ -44,10 +44,12 @@ def timed(results) -> dict:
     total = arrivals[-1][0] if arrivals else 0.0
     images = sum(n for _, n, _ in arrivals)
     startup = max(0.0, arrivals[0][0] - arrivals[0][2]) if arrivals else 0.0
+    busy = sum(b for _, _, b in arrivals)
     return {
         "images": images,
         "seconds": total,
         "startup": startup,
+        "busy": busy / images if images else 0.0,  # seconds per image inside the scorer
         "rate": images / total if total else 0.0,
         "steady": images / (total - startup) if total > startup else None,
     }
@@ -62,7 +64,7 @@ def fmt(r: dict) -> str:
     steady = f"{r['steady']:6.2f}" if r["steady"] else "     –"
     return (
         f"{r['rate']:6.2f} img/s end to end ({r['seconds']:5.1f} s)   "
-        f"{steady} img/s after start-up ({r['startup']:4.1f} s)"
+        f"{steady} img/s after start-up ({r['startup']:4.1f} s)   {r['busy']:.3f} s/img in the scorer"
     )
 
 
@@ -120,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             runs["ray1"].append(timed(run_ray(rows, kwargs, args.batch_size, workers=1)))
             runs["ray2"].append(timed(run_ray(rows, kwargs, args.batch_size, workers=2)))
     local, ray1, ray2 = (median_run(runs[k]) for k in ("local", "ray1", "ray2"))
-    print(f"\nmedian of {args.repeats} interleaved run(s); start-up = worker process, model load, tracing")
+    print(
+        f"\nmedian of {args.repeats} interleaved run(s); start-up = worker process, model load, tracing; "
+        "s/img in the scorer = the images' own time (reading, prediction, maps, curves)"
+    )
     print(f"local        {fmt(local)}")
     print(f"ray 1 worker {fmt(ray1)}")
     print(f"ray 2 workers{fmt(ray2)}")

@@ -9,7 +9,7 @@ from core.errors import BreastXAIError
 from core.explain.metrics.verdict import case_summary
 from core.imaging.guess import guess_modality
 from core.imaging.image import UPLOAD_EXTENSIONS
-from core.imaging.lesion import crop_region, looks_like_whole_film
+from core.imaging.lesion import box_in_input, crop_region, looks_like_whole_film
 from core.imaging.pictures import COLORMAPS, fit_within, to_png
 from core.imaging.preprocess import is_patch_sized, to_model_input
 from core.modality import INPUT_SIZE, get_modality
@@ -145,7 +145,7 @@ def render() -> None:
     if state.load_card(modality_name) is None:
         st.error(widgets.missing_weights_message(modality_name))
         st.stop()
-    region = None
+    region, input_box = None, None
     model_pixels, crop_tag = pixels, ""
     if modality_name == "histo" and not is_patch_sized(*pixels.shape[:2]):
         model_pixels, crop_tag = _larger_than_a_patch(pixels, data, name, digest)
@@ -155,10 +155,12 @@ def render() -> None:
             "This is a whole mammogram: mark the lesion", value=looks_like_whole_film(h, w), key=f"film_{digest[:16]}"
         ):
             preset = picked.get("box") if source == "gallery" and picked else None
-            region = lesion.lesion_marker(pixels, digest[:16], preset)
-            if region is None:
+            marked = lesion.lesion_marker(pixels, digest[:16], preset)
+            if marked is None:
                 st.stop()  # no answer for a film until its lesion is marked
+            region, film_box = marked
             model_pixels = crop_region(pixels, region)
+            input_box = box_in_input(film_box, region, h, w)
     model_input = to_model_input(model_pixels, modality)
     case_key = digest + crop_tag
     if region is not None:
@@ -216,7 +218,9 @@ def render() -> None:
         st.caption("Choose at least one method.")
         st.stop()
     try:
-        analysis = state.run_analysis(modality_name, case_key, model_input, methods, seed=0, target=target)
+        analysis = state.run_analysis(
+            modality_name, case_key, model_input, methods, seed=0, target=target, box=input_box
+        )
     except BreastXAIError as exc:
         widgets.show_error(exc)
         st.stop()

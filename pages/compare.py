@@ -81,6 +81,16 @@ def render() -> None:
                 "Median seconds per image": s.median_seconds,
                 "Beats random (deletion, mean)": s.beats_random_deletion,
                 "Beats random (insertion, mean)": s.beats_random_insertion,
+                **(
+                    {
+                        "Relevance mass in the box": s.mean_relevance_mass,
+                        "(uniform map)": s.mean_random_relevance_mass,
+                        "Pointing game hits": s.pointing_rate,
+                        "(random pixel)": s.random_pointing_rate,
+                    }
+                    if s.mean_relevance_mass is not None
+                    else {}
+                ),
             }
             for s in summarise_methods({m: per.get(m, {}) for m in methods})
         ]
@@ -90,9 +100,47 @@ def render() -> None:
             key="summary",
             column_config={
                 k: st.column_config.NumberColumn(k, format="%.3f")
-                for k in ("Median deletion AUC", "Median insertion AUC", "Median seconds per image")
+                for k in (
+                    "Median deletion AUC",
+                    "Median insertion AUC",
+                    "Median seconds per image",
+                    "Relevance mass in the box",
+                    "(uniform map)",
+                    "Pointing game hits",
+                    "(random pixel)",
+                )
             },
         )
+        if any("relevance_mass" in per.get(m, {}) for m in methods):
+            st.subheader("Do the maps point at the radiologist's box?")
+            st.caption(
+                "Relevance mass: the share of a map's positive importance inside the annotated lesion box (higher is "
+                "better; a uniform map scores the box's share of the image, in grey). Pointing game: whether the map's "
+                "peak lies in the box."
+            )
+            fig = go.Figure()
+            for m in methods:
+                fig.add_trace(
+                    go.Box(
+                        y=per.get(m, {}).get("relevance_mass", []),
+                        name=labels.get(m, m),
+                        boxpoints="all",
+                        jitter=0.4,
+                        pointpos=0,
+                        marker=dict(size=3),
+                        showlegend=False,
+                    )
+                )
+            rand = next(
+                (per[m].get("random_relevance_mass") for m in methods if per.get(m, {}).get("random_relevance_mass")),
+                [],
+            )
+            if rand:
+                fig.add_trace(
+                    go.Box(y=rand, name="uniform map", marker_color="grey", boxpoints=False, showlegend=False)
+                )
+            fig.update_layout(yaxis_title="Relevance mass in the lesion box", height=380, margin=dict(t=20))
+            st.plotly_chart(fig, key="box_localisation")
 
         st.subheader("Run time")
         fig = go.Figure()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import streamlit as st
+from PIL import Image, ImageDraw
 
 from core.errors import BreastXAIError
 from core.modality import DECISION_THRESHOLD, get_modality
@@ -19,12 +22,30 @@ def list_examples(modality: str) -> list[dict]:
         if folder is None:
             return []
         return [{"id": p.id, "patient": p.patient, "path": p.path, "label": p.label} for p in find_patches(folder)]
+    from core.data.cbis_films import is_film_layout, read_film_lesions
     from core.data.mammo import find_roi_lesions
 
     folder = paths.mammo_root()
     if folder is None:
         return []
+    if is_film_layout(folder):  # whole films with the radiologists' boxes
+        return [
+            {"id": x.id, "patient": x.patient, "path": x.path, "label": x.label, "box": x.box}
+            for x in read_film_lesions(folder).lesions
+        ]
     return [{"id": x.id, "patient": x.patient, "path": x.path, "label": x.label} for x in find_roi_lesions(folder)]
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def film_thumbnail(path: str, box: tuple[float, float, float, float]) -> bytes:
+    """The film with the annotated box drawn on it, small."""
+    with Image.open(path) as im:
+        film = im.convert("RGB")
+    ImageDraw.Draw(film).rectangle([box[0], box[1], box[0] + box[2], box[1] + box[3]], outline=(255, 176, 0), width=6)
+    film.thumbnail((240, 240))
+    buf = io.BytesIO()
+    film.save(buf, format="PNG")
+    return buf.getvalue()
 
 
 def render() -> None:
@@ -81,7 +102,7 @@ def render() -> None:
         cols = st.columns(cols_per_row)
         for col, ex in zip(cols, show[start : start + cols_per_row]):
             with col, st.container(border=True):
-                st.image(ex["path"], width="stretch")
+                st.image(film_thumbnail(ex["path"], tuple(ex["box"])) if "box" in ex else ex["path"], width="stretch")
                 verdict = "" if ex["correct"] is None else (" · ✓" if ex["correct"] else " · ✗")
                 p_text = "" if ex["probability"] is None else f" · P({names[1]}) = {ex['probability']:.2f}"
                 st.caption(f"{names[ex['label']]}{p_text}{verdict}")
@@ -92,6 +113,9 @@ def render() -> None:
                         "id": ex["id"],
                         "truth": names[ex["label"]],
                     }
+                    if "box" in ex:  # open the film with its annotated lesion marked
+                        x, y, w, h = ex["box"]
+                        st.session_state["gallery_pick"]["box"] = (x + w / 2, y + h / 2, max(w, h))
                     from app import page  # the router, imported only when a user switches
 
                     st.switch_page(page("analyse"))

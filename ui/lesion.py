@@ -70,8 +70,11 @@ def film_figure(film: np.ndarray, region: LesionSquare | None) -> go.Figure:
     return fig
 
 
-def lesion_marker(film: np.ndarray, key: str, preset: tuple[float, float, float] | None = None) -> LesionSquare | None:
-    """Show the film for marking; the lesion's square once the user has marked it, else None.
+def lesion_marker(
+    film: np.ndarray, key: str, preset: tuple[float, float, float] | None = None
+) -> tuple[LesionSquare, tuple[float, float, float, float]] | None:
+    """Show the film for marking; once the user has marked it, the lesion's square and its box
+    (x, y, w, h: the marked size around the centre), else None.
 
     ``preset`` (centre x, centre y, box side) marks a known lesion, e.g. one opened from the
     gallery with its annotated box; the user can still move it.
@@ -118,4 +121,5 @@ def lesion_marker(film: np.ndarray, key: str, preset: tuple[float, float, float]
         st.slider("Lesion size (px, the box's longer side)", 4, max(5, min(h, w) // 2), key=keys["size"])
         crop = crop_region(film, region)
         st.image(to_png(fit_within(crop, 200)), caption=f"Square {region.side:.0f}×{region.side:.0f} px", width=200)
-    return region
+    size = float(st.session_state[keys["size"]])
+    return region, (region.cx - size / 2, region.cy - size / 2, size, size)

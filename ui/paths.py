@@ -26,4 +26,9 @@ def histo_root() -> Path | None:
 
 
 def mammo_root() -> Path | None:
+    """The mammography data the app shows: CBIS-DDSM mass films, else mini-MIAS."""
+    return _data_folder("mammo", "cbis_ddsm_mass") or _data_folder("mammo", "mini_mias")
+
+
+def mammo_external_root() -> Path | None:
     return _data_folder("mammo", "mini_mias")

@@ -196,15 +196,21 @@ def decode(data: bytes, filename: str | None) -> DecodedImage:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def case_reference(
-    modality: str, key: str, seed: int, _model_input: np.ndarray, target: int | None = None
+    modality: str,
+    key: str,
+    seed: int,
+    _model_input: np.ndarray,
+    target: int | None = None,
+    box: tuple[float, float, float, float] | None = None,
 ) -> CaseReference:
     """The prediction and the random-map reference for one model input (``key``: image hash + region).
 
-    ``target`` is the class to explain (None: the predicted one).
+    ``target`` is the class to explain (None: the predicted one); ``box`` a known lesion in
+    the input's pixels, for localisation scores.
     """
     clf = load_classifier(modality)
     with work_slot():
-        return prepare_case(clf, _model_input, seed=seed, target=target)
+        return prepare_case(clf, _model_input, seed=seed, target=target, box=box)
 
 
 def predict(modality: str, key: str, model_input: np.ndarray, seed: int = 0) -> Prediction:
@@ -213,10 +219,16 @@ def predict(modality: str, key: str, model_input: np.ndarray, seed: int = 0) -> 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def explain_method(
-    modality: str, key: str, method: str, seed: int, _model_input: np.ndarray, target: int | None = None
+    modality: str,
+    key: str,
+    method: str,
+    seed: int,
+    _model_input: np.ndarray,
+    target: int | None = None,
+    box: tuple[float, float, float, float] | None = None,
 ) -> MethodResult:
     """One method's map and faithfulness scores for one model input and target class."""
-    case = case_reference(modality, key, seed, _model_input, target)
+    case = case_reference(modality, key, seed, _model_input, target, box)
     explainer = load_explainers(modality, (method,))[method]
     clf = load_classifier(modality)
     with work_slot():
@@ -224,7 +236,13 @@ def explain_method(
 
 
 def run_analysis(
-    modality: str, key: str, model_input: np.ndarray, methods: list[str], seed: int = 0, target: int | None = None
+    modality: str,
+    key: str,
+    model_input: np.ndarray,
+    methods: list[str],
+    seed: int = 0,
+    target: int | None = None,
+    box: tuple[float, float, float, float] | None = None,
 ) -> CaseAnalysis:
     """Every chosen method, one at a time with a progress bar, then their agreement.
 
@@ -232,7 +250,7 @@ def run_analysis(
     that method, and a rerun with the same image and settings computes nothing.
     """
     labels = method_labels()
-    case = case_reference(modality, key, seed, model_input, target)
+    case = case_reference(modality, key, seed, model_input, target, box)
     results: dict[str, MethodResult] = {}
     bar = None
     for i, method in enumerate(methods):
@@ -240,7 +258,7 @@ def run_analysis(
             bar = st.progress(0.0, text="Computing explanations…")
         if bar is not None:
             bar.progress(i / len(methods), text=f"Computing {labels.get(method, method)} ({i + 1} of {len(methods)})…")
-        results[method] = explain_method(modality, key, method, seed, model_input, target)
+        results[method] = explain_method(modality, key, method, seed, model_input, target, box)
         _mark_cached(modality, key, method, seed, target)
     if bar is not None:
         bar.empty()

@@ -60,6 +60,12 @@ def explanation_grid(
                     WORSE: ":red-badge[worse than random]",
                 }[v.label]
                 st.markdown(badge)
+                if result.localisation is not None:
+                    loc = result.localisation
+                    st.caption(
+                        f"In the lesion box: {loc.relevance_mass:.0%} of the importance (uniform map "
+                        f"{loc.box_share:.0%}) · peak {'inside' if loc.pointing_hit else 'outside'} the box"
+                    )
                 st.caption(
                     f"{e.seconds:.2f} s · deletion AUC {fmt(result.deletion_auc)} "
                     f"(random {fmt(result.random_deletion_auc)}) · insertion AUC "

@@ -7,7 +7,8 @@ given by :func:`core.batch.cohort.pending`) and returns one output row per image
 (:data:`core.batch.store.SCHEMA`). Each image is read, predicted, given its seeded
 random-map reference (:func:`core.explain.case.prepare_case`) and explained with each
 method (:func:`core.explain.case.explain_one`), so the numbers are those of the
-dashboard and ``python -m core.explain`` for the same seed. An image that cannot be read,
+dashboard and ``python -m core.explain`` for the same seed. Rows that need no method
+(``--methods none``) are predicted together, in one model call per batch. An image that cannot be read,
 or a method that fails on one image, gives a row with its ``error`` and NaNs; the batch
 goes on.
 """
@@ -142,12 +143,13 @@ class CaseScorer:
         )
         return to_model_input(lesion_region(lesion), self.classifier.modality)
 
-    def score(self, row: dict) -> list[dict]:
-        """The output rows of one cohort row (never raises for a bad image or method)."""
-        from core.explain.case import explain_one, prepare_case
+    def wanted(self, row: dict) -> list[str]:
+        """The methods a row asks for (all of this scorer's, if the row does not say)."""
+        return [m for m in str(row.get("methods", ",".join(self.methods))).split(",") if m]
 
-        start = time.perf_counter()
-        base = {
+    @staticmethod
+    def _base(row: dict) -> dict:
+        return {
             "image_id": str(row["image_id"]),
             "patient_id": str(row["patient_id"]),
             "label": int(row["label"]),
@@ -157,54 +159,76 @@ class CaseScorer:
             "method": NO_METHOD,
             "error": "",
         }
-        wanted = row.get("methods", ",".join(self.methods))
-        names = [m for m in str(wanted).split(",") if m]
+
+    def score(self, row: dict) -> list[dict]:
+        """The output rows of one cohort row (never raises for a bad image or method)."""
+        from core.explain.case import explain_one, prepare_case
+
+        start = time.perf_counter()
+        base = self._base(row)
+        names = self.wanted(row)
+        if not names:
+            return self.predict_only([row])
         try:
-            x = self.read(row)
-            t = time.perf_counter()
-            if names:
-                case = prepare_case(self.classifier, x, seed=self.seed, steps=self.steps)
-                prediction = case.prediction
-            else:
-                prediction = self.classifier.predict_image(x)
-            predict_seconds = time.perf_counter() - t
+            case = prepare_case(self.classifier, self.read(row), seed=self.seed, steps=self.steps)
         except Exception as exc:  # noqa: BLE001 — any failure of one image is that image's row
             return [{**base, "error": _error_text(exc), "case_seconds": time.perf_counter() - start}]
-        base.update(probability=float(prediction.p_positive), predicted=int(prediction.class_index))
-        if not names:
-            rows = [{**base, "seconds": predict_seconds}]
-        else:
-            rows = []
-            for name in names:
-                try:
-                    if name not in self.explainers:
-                        raise ValueError(f"method {name!r} was not built by this worker")
-                    r = explain_one(self.classifier, self.explainers[name], case)
-                    rows.append(
-                        {
-                            **base,
-                            "method": name,
-                            "deletion_auc": float(r.deletion_auc),
-                            "insertion_auc": float(r.insertion_auc),
-                            "random_deletion_auc": float(r.random_deletion_auc),
-                            "random_insertion_auc": float(r.random_insertion_auc),
-                            "seconds": float(r.explanation.seconds),
-                        }
-                    )
-                except Exception as exc:  # noqa: BLE001 — one method failing on one image
-                    rows.append({**base, "method": name, "error": f"{name}: {_error_text(exc)}"})
+        base.update(probability=float(case.prediction.p_positive), predicted=int(case.prediction.class_index))
+        rows = []
+        for name in names:
+            try:
+                if name not in self.explainers:
+                    raise ValueError(f"method {name!r} was not built by this worker")
+                r = explain_one(self.classifier, self.explainers[name], case)
+                rows.append(
+                    {
+                        **base,
+                        "method": name,
+                        "deletion_auc": float(r.deletion_auc),
+                        "insertion_auc": float(r.insertion_auc),
+                        "random_deletion_auc": float(r.random_deletion_auc),
+                        "random_insertion_auc": float(r.random_insertion_auc),
+                        "seconds": float(r.explanation.seconds),
+                    }
+                )
+            except Exception as exc:  # noqa: BLE001 — one method failing on one image
+                rows.append({**base, "method": name, "error": f"{name}: {_error_text(exc)}"})
         case_seconds = time.perf_counter() - start
         for r in rows:
             r["case_seconds"] = case_seconds
         return rows
 
+    def predict_only(self, rows: list[dict]) -> list[dict]:
+        """One ``"none"`` row per cohort row: the images read one by one, predicted in one call."""
+        out, inputs, good = [], [], []
+        for row in rows:
+            start = time.perf_counter()
+            base = self._base(row)
+            try:
+                inputs.append(self.read(row))
+                good.append(len(out))
+            except Exception as exc:  # noqa: BLE001
+                base["error"] = _error_text(exc)
+            base["case_seconds"] = time.perf_counter() - start
+            out.append(base)
+        if inputs:
+            start = time.perf_counter()
+            p = self.classifier.predict(np.stack(inputs))
+            each = (time.perf_counter() - start) / len(inputs)
+            for i, probs in zip(good, p):
+                out[i].update(probability=float(probs[1]), predicted=int(np.argmax(probs)), seconds=each)
+                out[i]["case_seconds"] += each
+        return out
+
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """A batch of cohort rows (column arrays) → the output rows (column arrays of :data:`COLUMNS`)."""
         keys = list(batch)
         n = len(batch[keys[0]]) if keys else 0
-        out: list[dict] = []
-        for i in range(n):
-            out.extend(self.score({k: _plain(batch[k][i]) for k in keys}))
+        rows = [{k: _plain(batch[k][i]) for k in keys} for i in range(n)]
+        out = self.predict_only([r for r in rows if not self.wanted(r)])
+        for row in rows:
+            if self.wanted(row):
+                out.extend(self.score(row))
         return columns(out)
 
 

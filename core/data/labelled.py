@@ -13,7 +13,7 @@ from core.data.cbis_films import FilmLesion, is_film_layout, read_film_lesions
 from core.data.histo import find_patches, load_patches
 from core.data.mammo import Lesion, find_mammo_lesions, lesion_region
 from core.imaging.decode import read_image
-from core.imaging.lesion import LesionSquare, crop_inside, side_for_box, square_for_box
+from core.imaging.lesion import LesionSquare, box_in_input, crop_inside, side_for_box, square_for_box
 from core.imaging.preprocess import resize_linear, to_gray, to_model_input
 from core.modality import HISTO, MAMMO, Modality
 
@@ -38,6 +38,7 @@ class LabelledSet:
     regions: list[np.ndarray] | None = None  # mammo: lesion regions at JITTER_SIZE px, for crop jitter
     region_margin: float = 1.0  # regions are this many times the model's square (film lesions: CONTEXT_MARGIN)
     skipped: dict | None = None  # what the reader left out and why, e.g. ambiguous films
+    boxes: np.ndarray | None = None  # (N, 4) known lesion boxes (x0, y0, x1, y1) in input pixels
 
     def __len__(self) -> int:
         return len(self.y)
@@ -53,6 +54,7 @@ class LabelledSet:
             [self.regions[i] for i in idx] if self.regions is not None else None,
             self.region_margin,
             self.skipped,
+            self.boxes[idx] if self.boxes is not None else None,
         )
 
     def counts(self) -> dict:
@@ -87,9 +89,17 @@ def _film_square(lesion: FilmLesion | Lesion, height: int, width: int) -> Lesion
     return LesionSquare(lesion.cx, lesion.cy, side_for_box(2.0 * lesion.radius, height, width))
 
 
+def _film_box(lesion: FilmLesion | Lesion) -> tuple[float, float, float, float]:
+    """The lesion's box (x, y, w, h) on its film: the annotation, or a circle's bounding square."""
+    if isinstance(lesion, FilmLesion):
+        return lesion.box
+    r = lesion.radius
+    return lesion.cx - r, lesion.cy - r, 2 * r, 2 * r
+
+
 def _load_film_lesions(lesions: list, source: str, skipped: dict | None = None) -> LabelledSet:
     """Film lesions framed by the model's rule (core.imaging.lesion), each film decoded once."""
-    x, regions = [], []
+    x, regions, boxes = [], [], []
     films: dict[str, np.ndarray] = {}
     for lesion in lesions:
         if lesion.path not in films:
@@ -98,6 +108,7 @@ def _load_film_lesions(lesions: list, source: str, skipped: dict | None = None) 
         film = films[lesion.path]
         square = _film_square(lesion, *film.shape[:2])
         x.append(to_model_input(crop_inside(film, square), MAMMO))
+        boxes.append(box_in_input(_film_box(lesion), square, *film.shape[:2], size=MAMMO.input_shape[0]))
         context = LesionSquare(square.cx, square.cy, square.side * CONTEXT_MARGIN)
         regions.append(resize_linear(crop_inside(film, context), CONTEXT_SIZE))
     return LabelledSet(
@@ -110,6 +121,7 @@ def _load_film_lesions(lesions: list, source: str, skipped: dict | None = None) 
         regions=regions,
         region_margin=CONTEXT_MARGIN,
         skipped=skipped,
+        boxes=np.array(boxes, np.float32).reshape(-1, 4),
     )
 
 

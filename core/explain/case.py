@@ -21,6 +21,7 @@ import numpy as np
 from core.explain.methods import METHODS, Explainer, Explanation, canonical, load_background, make_explainer
 from core.explain.metrics.agreement import Agreement, agreement
 from core.explain.metrics.faithfulness import STEPS, deletion_insertion, random_map
+from core.explain.metrics.localisation import Localisation, localisation
 from core.model.card import weights_path
 from core.model.classifier import Classifier, Prediction
 
@@ -38,6 +39,7 @@ class MethodResult:
     random_insertion_auc: float
     deletion_curve: np.ndarray | None = None  # (steps + 1,) target probability
     insertion_curve: np.ndarray | None = None
+    localisation: Localisation | None = None  # against the lesion box, when the case has one
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class CaseReference:
     random_insertion_auc: float
     seed: int
     steps: int
+    box: tuple[float, float, float, float] | None = None  # the lesion (x0, y0, x1, y1) in input pixels
+    random_localisation: Localisation | None = None  # the random map's scores against the box
 
 
 @dataclass(frozen=True)
@@ -128,17 +132,21 @@ def prepare_case(
     seed: int = 0,
     steps: int = STEPS,
     target: int | None = None,
+    box: tuple[float, float, float, float] | None = None,
 ) -> CaseReference:
     """The prediction and the random-map reference for one (50, 50, C) input.
 
-    ``target`` is the class to explain; by default the predicted one.
+    ``target`` is the class to explain; by default the predicted one. ``box`` is a known
+    lesion (x0, y0, x1, y1) in the input's pixels: each map is then also scored on whether
+    it points at it (:mod:`core.explain.metrics.localisation`).
     """
     x = np.asarray(model_input, np.float32)
     prediction = classifier.predict_image(x)
     target = prediction.class_index if target is None else int(target)
     reference = random_map(x.shape[:2], seed)
     rand_del, rand_ins = deletion_insertion(classifier.predict, x, reference, target, steps, seed)
-    return CaseReference(x, prediction, target, rand_del.auc, rand_ins.auc, seed, steps)
+    rand_loc = localisation(reference, box) if box is not None else None
+    return CaseReference(x, prediction, target, rand_del.auc, rand_ins.auc, seed, steps, box, rand_loc)
 
 
 def explain_one(classifier: Classifier, explainer: Explainer, case: CaseReference) -> MethodResult:
@@ -146,8 +154,9 @@ def explain_one(classifier: Classifier, explainer: Explainer, case: CaseReferenc
     x = case.model_input
     explanation = explainer.explain(x[None], [case.target], seed=case.seed)[0]
     dele, ins = deletion_insertion(classifier.predict, x, explanation.attribution, case.target, case.steps, case.seed)
+    loc = localisation(explanation.attribution, case.box) if case.box is not None else None
     return MethodResult(
-        explanation, dele.auc, ins.auc, case.random_deletion_auc, case.random_insertion_auc, dele.curve, ins.curve
+        explanation, dele.auc, ins.auc, case.random_deletion_auc, case.random_insertion_auc, dele.curve, ins.curve, loc
     )
 
 
@@ -165,6 +174,7 @@ def analyse(
     explainers: dict[str, Explainer] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     steps: int = STEPS,
+    box: tuple[float, float, float, float] | None = None,
 ) -> CaseAnalysis:
     """Explain ``classifier``'s prediction for one (50, 50, C) input with each method.
 
@@ -177,13 +187,14 @@ def analyse(
             are built here.
         progress: called as ``progress(method, i, total)`` before each method.
         steps: points on each deletion/insertion curve. Defaults to 50.
+        box: a known lesion (x0, y0, x1, y1) in the input's pixels, for localisation scores.
     """
     names = resolve_methods(methods)
     explainers = dict(explainers or {})
     missing = [n for n in names if n not in explainers]
     if missing:
         explainers.update(build_explainers(classifier, missing))
-    case = prepare_case(classifier, model_input, seed=seed, steps=steps)
+    case = prepare_case(classifier, model_input, seed=seed, steps=steps, box=box)
     results: dict[str, MethodResult] = {}
     for i, name in enumerate(names):
         if progress is not None:

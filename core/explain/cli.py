@@ -20,6 +20,8 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from core.config import configure
 from core.errors import command
 from core.imaging.pictures import overlay, save_png
@@ -45,6 +47,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--weights", help="weights file (default: weights/<modality>.keras)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
+        "--film-box",
+        help="x,y,width,height of a lesion box on a whole mammogram (pixels): the model sees the lesion square "
+        "framed from it, and each map is also scored on localisation (relevance mass, pointing game)",
+    )
+    parser.add_argument(
         "--cold",
         action="store_true",
         help="time the first call (includes tracing); by default each method runs once untimed first",
@@ -52,12 +59,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _film_lesion_input(path: str, film_box: str, modality: str) -> tuple[np.ndarray, tuple[float, ...]]:
+    """The model input framed from a lesion box on a whole film, and the box in its pixels."""
+    from core.imaging.decode import read_image
+    from core.imaging.lesion import box_in_input, crop_inside, square_for_box
+    from core.imaging.preprocess import to_model_input
+
+    try:
+        x, y, w, h = (float(v) for v in film_box.split(","))
+    except ValueError:
+        raise ValueError(f"--film-box must be x,y,width,height in pixels; got {film_box!r}") from None
+    film = read_image(path).pixels
+    height, width = film.shape[:2]
+    square = square_for_box(x, y, w, h, height, width)
+    box = box_in_input((x, y, w, h), square, height, width)
+    return to_model_input(crop_inside(film, square), modality), box
+
+
 def run(args: argparse.Namespace) -> dict:
     # The image is read and the method names checked before TensorFlow loads, so a wrong
     # file or name fails in a fraction of a second.
     from core.imaging.preprocess import load_model_input
 
-    x = load_model_input(args.image, args.modality)
+    box = None
+    if args.film_box:
+        x, box = _film_lesion_input(args.image, args.film_box, args.modality)
+    else:
+        x = load_model_input(args.image, args.modality)
     from core.explain.case import analyse, build_explainers, resolve_methods, warm_up
     from core.explain.methods import load_background
     from core.model.card import weights_path
@@ -71,7 +99,7 @@ def run(args: argparse.Namespace) -> dict:
     explainers = build_explainers(classifier, methods, background=background)
     if not args.cold:
         warm_up(explainers, x, classifier.predict_image(x).class_index)
-    case = analyse(classifier, x, methods, seed=args.seed, explainers=explainers)
+    case = analyse(classifier, x, methods, seed=args.seed, explainers=explainers, box=box)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         for name, result in case.methods.items():
@@ -89,12 +117,25 @@ def run(args: argparse.Namespace) -> dict:
                     if "completeness_error" in r.explanation.extras
                     else {}
                 ),
+                **(
+                    {
+                        "relevance_mass": round(r.localisation.relevance_mass, 4),
+                        "pointing_hit": r.localisation.pointing_hit,
+                    }
+                    if r.localisation is not None
+                    else {}
+                ),
             }
             for name, r in case.methods.items()
         },
         "random_map": {
             "deletion_auc": round(any_result.random_deletion_auc, 4) if any_result else None,
             "insertion_auc": round(any_result.random_insertion_auc, 4) if any_result else None,
+            **(
+                {"relevance_mass": round(any_result.localisation.box_share, 4)}
+                if any_result is not None and any_result.localisation is not None
+                else {}
+            ),
         },
     }
 

@@ -43,6 +43,10 @@ class MethodSummary:
     mean_insertion_auc: float | None
     mean_random_insertion_auc: float | None
     median_seconds: float | None
+    mean_relevance_mass: float | None = None  # localisation, when the images have lesion boxes
+    mean_random_relevance_mass: float | None = None
+    pointing_rate: float | None = None
+    random_pointing_rate: float | None = None
 
     @property
     def beats_random_deletion(self) -> bool | None:
@@ -78,6 +82,10 @@ def summarise_methods(per_method: dict[str, dict[str, list]]) -> list[MethodSumm
                 mean_insertion_auc=stat(rec.get("insertion_auc", []), np.mean),
                 mean_random_insertion_auc=stat(rec.get("random_insertion_auc", []), np.mean),
                 median_seconds=stat(rec.get("seconds", []), np.median),
+                mean_relevance_mass=stat(rec.get("relevance_mass", []), np.mean),
+                mean_random_relevance_mass=stat(rec.get("random_relevance_mass", []), np.mean),
+                pointing_rate=stat(rec.get("pointing_hit", []), np.mean),
+                random_pointing_rate=stat(rec.get("random_pointing_hit", []), np.mean),
             )
         )
     return out
@@ -99,15 +107,15 @@ def _pick(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
 
 def test_images(
     modality: str, data_dir: str | Path, card: dict, n: int, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(inputs (n,50,50,C), labels (n,), ids) from the card's test patients."""
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray | None]:
+    """(inputs (n,50,50,C), labels (n,), ids, lesion boxes or None) from the card's test patients."""
 
     test_patients = set(card.get("split", {}).get("patients", {}).get("test", []))
     data = load_labelled(modality, data_dir, keep=(lambda p: p in test_patients) if test_patients else None)
     if len(data) == 0:
         raise DataError(f"None of the model's test patients has images under '{data_dir}'.")
     idx = _pick(data.y, n, seed)
-    return data.x[idx], data.y[idx], data.ids[idx].tolist()
+    return data.x[idx], data.y[idx], data.ids[idx].tolist(), None if data.boxes is None else data.boxes[idx]
 
 
 def _jsonable(value):
@@ -136,19 +144,24 @@ def compare(
     sanity_images: int = 4,
     progress=None,
     background: np.ndarray | None = None,
+    boxes: np.ndarray | None = None,
 ) -> dict:
-    """Explain every image with every method; collect scores, times, agreement and sanity."""
+    """Explain every image with every method; collect scores, times, agreement and sanity.
+
+    With ``boxes`` (known lesions in input pixels) each map is also scored on localisation.
+    """
 
     methods = list(resolve_methods(methods))
     explainers = build_explainers(classifier, methods, background=background)
-    per_method = {
-        m: {k: [] for k in ("deletion_auc", "insertion_auc", "random_deletion_auc", "random_insertion_auc", "seconds")}
-        for m in methods
-    }
+    keys = ["deletion_auc", "insertion_auc", "random_deletion_auc", "random_insertion_auc", "seconds"]
+    if boxes is not None:
+        keys += ["relevance_mass", "pointing_hit", "random_relevance_mass", "random_pointing_hit"]
+    per_method = {m: {k: [] for k in keys} for m in methods}
     spearman, top10 = [], []
     predictions = []
     for i, image in enumerate(x):
-        case = analyse(classifier, image, methods, seed=seed, explainers=explainers)
+        box = None if boxes is None else tuple(float(v) for v in boxes[i])
+        case = analyse(classifier, image, methods, seed=seed, explainers=explainers, box=box)
         predictions.append(
             {"id": ids[i], "label": case.prediction.label, "p_positive": round(case.prediction.p_positive, 5)}
         )
@@ -159,6 +172,11 @@ def compare(
             rec["random_deletion_auc"].append(r.random_deletion_auc)
             rec["random_insertion_auc"].append(r.random_insertion_auc)
             rec["seconds"].append(r.explanation.seconds)
+            if r.localisation is not None:
+                rec["relevance_mass"].append(r.localisation.relevance_mass)
+                rec["pointing_hit"].append(float(r.localisation.pointing_hit))
+                rec["random_relevance_mass"].append(r.localisation.box_share)  # a uniform map's expected mass
+                rec["random_pointing_hit"].append(r.localisation.box_share)  # a random pixel's chance to hit
         if case.agreement is not None:
             spearman.append(np.asarray(case.agreement.spearman, float))
             top10.append(np.asarray(case.agreement.top10_overlap, float))
@@ -224,7 +242,7 @@ def build(
         methods = list(resolve_methods(methods or list(METHODS)))
     except ValueError as exc:
         raise BreastXAIError(f"Unknown method: {exc}.") from None
-    x, y, ids = test_images(modality, data_dir, classifier.card, n, seed)
+    x, y, ids, boxes = test_images(modality, data_dir, classifier.card, n, seed)
     print(f"{modality}: {len(x)} test images ({int(y.sum())} positive), {len(methods)} methods", flush=True)
     bg_file = background_path(weights_file or weights_path(modality))
     background = np.load(bg_file) if bg_file.exists() else None
@@ -237,6 +255,7 @@ def build(
         sanity_images,
         progress=lambda i, k: print(f"  image {i}/{k}", flush=True),
         background=background,
+        boxes=boxes,
     )
     for p, label in zip(body["predictions"], y.tolist()):
         p["truth"] = int(label)

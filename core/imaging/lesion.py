@@ -74,13 +74,19 @@ def square_for_box(x: float, y: float, w: float, h: float, height: int, width: i
     return LesionSquare(x + w / 2.0, y + h / 2.0, side_for_box(max(w, h), height, width))
 
 
+def _crop_window(square: LesionSquare, height: int, width: int) -> tuple[int, int, int, int, int]:
+    """(side, x0, y0, sx, sy): the square's side and where its window lies inside the image."""
+    s = max(int(round(square.side)), 2)
+    sx, sy = min(s, width), min(s, height)
+    x0 = min(max(int(round(square.cx - sx / 2.0)), 0), width - sx)
+    y0 = min(max(int(round(square.cy - sy / 2.0)), 0), height - sy)
+    return s, x0, y0, sx, sy
+
+
 def crop_inside(pixels: np.ndarray, square: LesionSquare) -> np.ndarray:
     """The square's pixels, shifted to lie inside the image; padded (black, centred) only where it is larger."""
     h, w = pixels.shape[:2]
-    s = max(int(round(square.side)), 2)
-    sx, sy = min(s, w), min(s, h)
-    x0 = min(max(int(round(square.cx - sx / 2.0)), 0), w - sx)
-    y0 = min(max(int(round(square.cy - sy / 2.0)), 0), h - sy)
+    s, x0, y0, sx, sy = _crop_window(square, h, w)
     region = pixels[y0 : y0 + sy, x0 : x0 + sx]
     if sx == s and sy == s:
         return region
@@ -88,6 +94,19 @@ def crop_inside(pixels: np.ndarray, square: LesionSquare) -> np.ndarray:
     oy, ox = (s - sy) // 2, (s - sx) // 2
     out[oy : oy + sy, ox : ox + sx] = region
     return out
+
+
+def box_in_input(
+    box: tuple[float, float, float, float], square: LesionSquare, height: int, width: int, size: int = 50
+) -> tuple[float, float, float, float]:
+    """A film box (x, y, w, h) in the model input's pixels (x0, y0, x1, y1), for the crop that
+    :func:`crop_inside` makes of ``square`` on a film of height × width, resized to ``size``."""
+    s, x0, y0, sx, sy = _crop_window(square, height, width)
+    ox, oy = x0 - (s - sx) // 2, y0 - (s - sy) // 2  # film coordinates of the crop's top-left corner
+    k = size / s
+    x, y, w, h = box
+    clip = lambda v: float(np.clip(v, 0.0, size))  # noqa: E731
+    return clip((x - ox) * k), clip((y - oy) * k), clip((x + w - ox) * k), clip((y + h - oy) * k)
 
 
 def default_box_side(height: int, width: int) -> float:
@@ -131,6 +150,7 @@ __all__ = [
     "MIN_SIDE_FRACTION",
     "SIDE_PER_RADIUS",
     "WHOLE_FILM_MIN_SIDE",
+    "box_in_input",
     "crop_inside",
     "crop_region",
     "crop_square",

@@ -119,7 +119,7 @@ def test_numbers_are_those_of_explain_one(local_run, cohort):
     assert row["random_deletion_auc"] == pytest.approx(r.random_deletion_auc, abs=1e-4)
 
 
-def test_predictions_only(cohort, histo_weights, tmp_path, capsys):
+def test_predictions_only(local_run, cohort, tmp_path, capsys):
     code, out, _ = _run(
         capsys,
         "--modality",
@@ -137,6 +137,9 @@ def test_predictions_only(cohort, histo_weights, tmp_path, capsys):
     df = read_results(tmp_path)
     assert len(df) == 7 and (df["method"] == NO_METHOD).all()
     assert df["error"].notna().sum() == 1 and df["deletion_auc"].isna().all()
+    # predicted in one call per batch, the same probabilities as one image at a time
+    with_methods = local_run["df"].drop_duplicates("image_id").set_index("image_id")["probability"]
+    np.testing.assert_allclose(df.set_index("image_id")["probability"].loc[with_methods.index], with_methods, atol=1e-5)
 
 
 def test_methods_parse_like_the_explain_command():

@@ -28,7 +28,8 @@ def test_pick_balances_classes_and_is_seeded():
 def test_images_come_only_from_the_cards_test_patients(histo_dir):
     patients = sorted(p.name for p in histo_dir.iterdir() if p.is_dir())[:2]
     card = {"split": {"patients": {"test": patients}}}
-    x, y, ids = test_images("histo", histo_dir, card, n=6, seed=0)
+    x, y, ids, boxes = test_images("histo", histo_dir, card, n=6, seed=0)
+    assert boxes is None  # histopathology patches carry no lesion box
     assert x.shape == (6, 50, 50, 3) and x.dtype == np.float32
     assert all(i.split("_")[0] in patients for i in ids)
     assert set(y.tolist()) <= {0, 1}

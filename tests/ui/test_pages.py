@@ -167,6 +167,8 @@ def test_analyse_whole_film_gives_no_answer_until_the_lesion_is_marked(mammo_wei
     _ok(at)
     assert next(s for s in at.slider if s.label == "Centre x (px)").value == 130
     assert next(s for s in at.slider if s.label.startswith("Lesion size")).value == 60
+    # the marked box is known inside the crop: every map says how much of it falls there
+    assert any(c.value.startswith("In the lesion box:") for c in at.caption)
 
 
 def test_analyse_rejects_a_broken_file_and_stays_usable():
