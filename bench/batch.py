@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         scaling = ray2[key] / (2 * ray1[key])
         overhead = (local[key] - ray1[key]) / local[key]
         print(
-            f"{name:<13}scaling efficiency {scaling:5.0%} (2-worker rate / 2 × 1-worker rate; target ≥ 85%, i.e. ≥ 1.7×)"
+            f"{name:<15}scaling efficiency {scaling:5.0%} (2-worker rate / 2 × 1-worker rate; target ≥ 85%, i.e. ≥ 1.7×)"
             f"   Ray overhead {overhead:+5.0%} vs local (target ≤ 15%)"
         )
 

@@ -18,8 +18,9 @@ def render() -> None:
     - **Histopathology** — classify one 50×50-pixel H&E patch (about 25 µm at 40×, as cut from a
       whole-slide image) as *IDC* (invasive ductal carcinoma) or *no IDC*.
     - **Mammography** — classify a lesion already found on a mammogram as *malignant* or *benign*.
-      Upload the lesion's crop, or a whole film and mark the lesion; the model sees a square of four
-      times the lesion's radius. It does **not** search a film for lesions.
+      Upload a whole film and mark the lesion (click its centre or draw a box); the model sees a square
+      of 1.5 times the lesion's size, at least a fifth of the film, as in its CBIS-DDSM training data.
+      It does **not** search a film for lesions, and it was trained on masses only (no calcifications).
     - **Users** — pathologists, radiologists and reviewers checking the model's behaviour, with each
       prediction explained by several methods and scored for faithfulness.
     - **Not for** — screening, triage or diagnosis; other stains, magnifications or organs; images
@@ -29,9 +30,11 @@ def render() -> None:
     st.header("Limitations")
     st.markdown(
         """
-    - **The mammography set is small**: mini-MIAS has about a hundred annotated lesions from fewer
-      than a hundred patients, so every mammography figure has wide intervals (see *Metrics*), and one
-      misclassified lesion moves accuracy by several points.
+    - **The mammography model is weak**: trained from scratch on CBIS-DDSM mass films (8-bit JPEG
+      copies stretched to 800×800 px, masses only) at 50×50 px, it separates benign from malignant
+      masses only moderately on unseen women (its cross-validated AUC is on *Metrics*), and less on another
+      institution's films (mini-MIAS). Treat its answer as a second look at the lesion, never as a
+      verdict.
     - **What Grad-CAM shows on it**: the last convolution works on a 6×6 grid for a 50×50 input, so a
       Grad-CAM map is 36 cells of about 8×8 pixels each, smoothed over the patch. It says *which part* of the region mattered, not
       *which pixels*; on a mammogram crop it often covers the lesion's margin or the surrounding

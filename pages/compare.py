@@ -37,8 +37,8 @@ def render() -> None:
         )
         if modality == "mammo":
             st.warning(
-                "Small data set: these are the mammography model's maps on a handful of lesions, from a model that "
-                "is close to chance on unseen women; faithfulness scores of a weak model say little about the methods.",
+                "A weak model (see its cross-validated AUC on Metrics): its maps show what it relies on, which may not be what "
+                "a radiologist would; the localisation scores below say how often that is the lesion itself.",
                 icon=":material/warning:",
             )
         per = result.get("per_method", {})

@@ -55,7 +55,7 @@ def render() -> None:
     if root is None:
         st.info(
             "No data folder is configured. Set the environment variable `BREASTXAI_DATA` to the folder "
-            "that holds `histo/IDC_regular_ps50_idx5` and `mammo/mini_mias`, then reload."
+            "that holds `histo/IDC_regular_ps50_idx5` and `mammo/cbis_ddsm_mass` (or `mammo/mini_mias`), then reload."
         )
         st.stop()
     c1, c2, c3 = st.columns([3, 2, 2])

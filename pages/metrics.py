@@ -86,6 +86,36 @@ def _whole_slides(record: dict) -> None:
         c2.plotly_chart(fig, key="slide_pr")
 
 
+def _external(record: dict) -> None:
+    """The same model on another institution's images: the test it was never tuned to."""
+    m = record.get("metrics", {})
+    st.subheader(f"External test — {record.get('data_label') or record.get('data_folder', '')}")
+    st.caption(
+        f"{m.get('n', '–')} lesions of {m.get('n_patients', '–')} women from another institution, film scanner, country "
+        "and decade; none was seen in training or tuning."
+        + (
+            " Left out by the reader: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in record["skipped"].items())
+            if record.get("skipped")
+            else ""
+        )
+    )
+    ci = m.get("ci", {})
+    rows = [
+        {
+            "metric": k.replace("_", " "),
+            "value": m.get(k),
+            "95% CI": "–" if not ci.get(k) else f"{widgets.fmt(ci[k][0])}–{widgets.fmt(ci[k][1])}",
+        }
+        for k in ("auc", "balanced_accuracy", "sensitivity", "specificity", "f1", "accuracy")
+    ]
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        key="external",
+        column_config={"value": st.column_config.NumberColumn("value", format="%.3f")},
+    )
+
+
 def render() -> None:
     st.title("Metrics")
     st.markdown(
@@ -107,9 +137,9 @@ def render() -> None:
     )
     if modality == "mammo":
         st.warning(
-            f"Small data set: the mammography model learned from {card.get('data', {}).get('n_images', '–')} lesion crops and is "
-            f"tested on {tm.get('n', '–')} lesions, so every figure below is uncertain; read the intervals and the "
-            "cross-validation, not the point values.",
+            f"A weak model: it learned from {card.get('data', {}).get('n_images', '–')} CBIS-DDSM mass lesions from scratch "
+            f"at 50×50 px and is tested on {tm.get('n', '–')} lesions of unseen women; read the intervals, the "
+            "cross-validation and the external test, not the point values.",
             icon=":material/warning:",
         )
     headline = [
@@ -264,6 +294,9 @@ def render() -> None:
             hide_index=True,
             key="cv",
         )
+    external = state.load_external_eval(modality)
+    if external is not None:
+        _external(external)
     st.subheader("The paper's Table 1 beside our results")
     rows = comparison_table(modality, card)
     st.dataframe(

@@ -144,6 +144,15 @@ def load_eval(modality: str) -> dict | None:
         return None
 
 
+@st.cache_data(show_spinner=False)
+def load_external_eval(modality: str) -> dict | None:
+    """The evaluation on another institution's data (``<modality>.external.json``), if shipped."""
+    try:
+        return read_json(weights_path(modality).with_suffix(".external.json"))
+    except WeightsError:
+        return None
+
+
 def compare_path(modality: str) -> Path:
     return weights_path(modality).with_suffix(".compare.json")
 

@@ -79,7 +79,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch-size", type=int, default=8, help="images per batch handed to a worker")
     ap.add_argument("--weights", default=None, help="weights file (default: weights/<modality>.keras)")
-    ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis"])
+    ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis", "cbis_films"])
     ap.add_argument("--part-rows", type=int, default=512, help="rows per Parquet part (written sooner after 30 s)")
     ap.add_argument(
         "--ship-code",

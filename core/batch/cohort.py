@@ -1,9 +1,11 @@
 """The cohort: every labelled image under a data-set folder, as plain rows.
 
 The images are found by the same readers as ``python -m core.evaluate`` (IDC patches for
-histo, lesions in any supported mammography layout for mammo), but nothing is decoded
-here: a row holds the image's id, patient, label and where its pixels are, so the rows are
-cheap to list, to ship to workers and to compare with what a previous run has written.
+histo; for mammo lesion crops, lesion squares, or lesions on whole films — mini-MIAS with
+its annotations, CBIS-DDSM mass films with COCO boxes — framed as
+``core.data.labelled`` frames them), but nothing is decoded here: a row holds the
+image's id, patient, label and where its pixels are, so the rows are cheap to list, to
+ship to workers and to compare with what a previous run has written.
 """
 
 from __future__ import annotations
@@ -13,11 +15,53 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from core.data.cbis_films import is_film_layout, read_film_lesions
 from core.data.histo import find_patches
 from core.data.mammo import find_mammo_lesions
 
-# The columns of a cohort row, in order; every value is a str, int or float.
-ROW_KEYS: tuple[str, ...] = ("image_id", "patient_id", "label", "path", "cx", "cy", "side", "abnormality")
+# The columns of a cohort row, in order; every value is a str, int or float. ``framing``
+# says how the worker makes the model input (core.batch.worker.read_input), as
+# core.data.labelled does for the same image:
+#   "patch"  — an IDC patch, padded to 50 × 50;
+#   "region" — a lesion crop or a lesion square: the square of side ``side`` around
+#              (``cx``, ``cy``), or the whole image when ``side`` is 0;
+#   "film"   — a lesion on a whole film, framed by the model's box rule
+#              (core.imaging.lesion.side_for_box) from its box centre (``cx``, ``cy``) and the
+#              box's longer side ``side``.
+ROW_KEYS: tuple[str, ...] = ("image_id", "patient_id", "label", "path", "framing", "cx", "cy", "side", "abnormality")
+
+
+def _row(image_id, patient, label, path, framing, cx=0.0, cy=0.0, side=0.0, abnormality="") -> dict:
+    return {
+        "image_id": str(image_id),
+        "patient_id": str(patient),
+        "label": int(label),
+        "path": str(path),
+        "framing": framing,
+        "cx": float(cx),
+        "cy": float(cy),
+        "side": float(side),
+        "abnormality": str(abnormality),
+    }
+
+
+def _mammo_rows(root: str | os.PathLike, source: str) -> list[dict]:
+    """The lesions that ``core.data.labelled.load_mammo`` would load, in the same three layouts."""
+    if source in ("auto", "cbis_films") and is_film_layout(root):
+        rows = []
+        for f in sorted(read_film_lesions(root).lesions, key=lambda f: f.id):
+            x, y, w, h = f.box  # the centre and longer side give core.imaging.lesion.square_for_box's square
+            rows.append(_row(f.id, f.patient, f.label, f.path, "film", x + w / 2.0, y + h / 2.0, max(w, h)))
+        return rows
+    lesions = find_mammo_lesions(root, source)
+    if lesions and all(lesion.source == "mini-MIAS film" for lesion in lesions):
+        # Whole films: lesions with a location, framed from the film by the box rule.
+        return [
+            _row(x.id, x.patient, x.label, x.path, "film", x.cx, x.cy, 2.0 * x.radius, x.abnormality)
+            for x in lesions
+            if x.radius > 0
+        ]
+    return [_row(x.id, x.patient, x.label, x.path, "region", x.cx, x.cy, x.side, x.abnormality) for x in lesions]
 
 
 def list_cohort(
@@ -31,9 +75,11 @@ def list_cohort(
 ) -> list[dict]:
     """Every labelled image under ``root`` as a row, in a seeded random order.
 
-    The order is a permutation (seeded by ``seed``) of the readers' sorted listing, so
-    ``limit`` takes the same first images for the same seed and folder: a run with
-    ``limit=3`` is a part of one with ``limit=6``, which a resumed run relies on.
+    The images are those :func:`core.data.labelled.load_labelled` loads for the folder
+    (what ``python -m core.evaluate`` scores). The order is a permutation (seeded by
+    ``seed``) of the readers' listing, so ``limit`` takes the same first images for the
+    same seed and folder: a run with ``limit=3`` is a part of one with ``limit=6``, which a
+    resumed run relies on.
 
     Args:
         modality: ``"histo"`` or ``"mammo"``.
@@ -41,40 +87,16 @@ def list_cohort(
         limit: keep only the first ``limit`` rows of the seeded order.
         seed: seeds the order.
         keep: a patient filter; images of other patients are left out.
-        mammo_source: the mammography layout (auto, roi, films, cbis).
+        mammo_source: the mammography layout (auto, roi, films, cbis, cbis_films).
 
     Raises:
         DataError: the folder does not exist or holds no labelled images.
         ValueError: an unknown modality.
     """
     if modality == "histo":
-        rows = [
-            {
-                "image_id": p.id,
-                "patient_id": p.patient,
-                "label": int(p.label),
-                "path": p.path,
-                "cx": 0.0,
-                "cy": 0.0,
-                "side": 0.0,
-                "abnormality": "",
-            }
-            for p in find_patches(root)
-        ]
+        rows = [_row(p.id, p.patient, p.label, p.path, "patch") for p in find_patches(root)]
     elif modality == "mammo":
-        rows = [
-            {
-                "image_id": lesion.id,
-                "patient_id": lesion.patient,
-                "label": int(lesion.label),
-                "path": lesion.path,
-                "cx": float(lesion.cx),
-                "cy": float(lesion.cy),
-                "side": float(lesion.side),
-                "abnormality": lesion.abnormality,
-            }
-            for lesion in find_mammo_lesions(root, mammo_source)
-        ]
+        rows = _mammo_rows(root, mammo_source)
     else:
         raise ValueError(f"unknown modality {modality!r}; choose histo or mammo")
     if keep is not None:

@@ -55,6 +55,51 @@ def portable_weights(weights: str | os.PathLike | None) -> str | None:
         return str(path)
 
 
+def read_input(modality: str, row: dict, films: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """A cohort row's image as a (50, 50, C) model input, as ``core.data.labelled`` loads it.
+
+    ``row["framing"]`` (see :data:`core.batch.cohort.ROW_KEYS`) says how: an IDC patch
+    padded to 50 px, a lesion region (:func:`core.data.mammo.lesion_region`), or a lesion on
+    a whole film framed by the model's box rule. ``films`` keeps the last film decoded.
+    """
+    from core.modality import get_modality
+
+    path = str(row["path"])
+    if modality == "histo":
+        from core.data.histo import load_patch
+
+        return load_patch(path)
+    from core.imaging.preprocess import to_model_input
+
+    target = get_modality(modality)
+    if row.get("framing", "region") == "film":
+        from core.imaging.decode import read_image
+        from core.imaging.lesion import LesionSquare, crop_inside, side_for_box
+        from core.imaging.preprocess import to_gray
+
+        films = {} if films is None else films
+        if path not in films:
+            films.clear()
+            films[path] = to_gray(read_image(path).pixels)
+        film = films[path]
+        h, w = film.shape[:2]
+        square = LesionSquare(float(row["cx"]), float(row["cy"]), side_for_box(float(row["side"]), h, w))
+        return to_model_input(crop_inside(film, square), target)
+    from core.data.mammo import Lesion, lesion_region
+
+    lesion = Lesion(
+        id=str(row["image_id"]),
+        path=path,
+        patient=str(row["patient_id"]),
+        label=int(row["label"]),
+        abnormality=str(row.get("abnormality", "")),
+        cx=float(row.get("cx", 0.0)),
+        cy=float(row.get("cy", 0.0)),
+        side=float(row.get("side", 0.0)),
+    )
+    return to_model_input(lesion_region(lesion), target)
+
+
 def _error_text(exc: BaseException) -> str:
     text = str(exc).strip() or exc.__class__.__name__
     if not isinstance(exc, OSError | ValueError) and exc.__class__.__name__ not in text:
@@ -98,6 +143,7 @@ class CaseScorer:
         from core.model.classifier import Classifier
 
         self.modality = modality
+        self._films: dict[str, np.ndarray] = {}  # the last film decoded: its lesions may follow
         self.seed = int(seed)
         self.steps = int(steps or STEPS)
         self.methods = resolve_methods(list(methods)) if methods else ()
@@ -123,25 +169,8 @@ class CaseScorer:
         return self.classifier.weights_sha256
 
     def read(self, row: dict) -> np.ndarray:
-        """One row's image as a (50, 50, C) model input, exactly as ``core.data.labelled`` loads it."""
-        if self.modality == "histo":
-            from core.data.histo import load_patch
-
-            return load_patch(str(row["path"]))
-        from core.data.mammo import Lesion, lesion_region
-        from core.imaging.preprocess import to_model_input
-
-        lesion = Lesion(
-            id=str(row["image_id"]),
-            path=str(row["path"]),
-            patient=str(row["patient_id"]),
-            label=int(row["label"]),
-            abnormality=str(row.get("abnormality", "")),
-            cx=float(row.get("cx", 0.0)),
-            cy=float(row.get("cy", 0.0)),
-            side=float(row.get("side", 0.0)),
-        )
-        return to_model_input(lesion_region(lesion), self.classifier.modality)
+        """One row's image as a (50, 50, C) model input (see :func:`read_input`)."""
+        return read_input(self.modality, row, self._films)
 
     def wanted(self, row: dict) -> list[str]:
         """The methods a row asks for (all of this scorer's, if the row does not say)."""
@@ -250,4 +279,4 @@ def columns(rows: list[dict]) -> dict[str, np.ndarray]:
     return out
 
 
-__all__ = ["CaseScorer", "columns", "portable_weights", "resolve_weights"]
+__all__ = ["CaseScorer", "columns", "portable_weights", "read_input", "resolve_weights"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -73,6 +74,7 @@ def evaluate(
     weights_file: str | None = None,
     include_training: bool = False,
     mammo_source: str = "auto",
+    tta: bool = False,
 ) -> tuple[dict, dict]:
 
     clf = Classifier.load(modality, weights_file)
@@ -85,10 +87,11 @@ def evaluate(
             "pass --include-training to score them anyway (the figures will be optimistic)."
         )
     start = time.perf_counter()
-    p = clf.predict_positive(data.x)
+    p = clf.predict_positive(data.x, tta=tta)
     seconds = time.perf_counter() - start
     record = eval_record(data, p, clf.card, part="all" if include_training else "unseen patients")
     record["excluded_training_images"] = excluded
+    record["test_time_augmentation"] = tta
     if data.skipped:
         record["skipped"] = dict(data.skipped)
     record["inference_seconds"] = round(seconds, 3)
@@ -156,11 +159,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", default=None, help="weights file (default: weights/<modality>.keras)")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--save", action="store_true", help="write <weights>.eval.json for the metrics pages")
+    ap.add_argument(
+        "--save-to", default=None, help="write the evaluation file here instead (e.g. an external test set's)"
+    )
+    ap.add_argument("--label", default="", help="what this data set is, recorded in the file (e.g. 'external')")
     ap.add_argument("--include-training", action="store_true", help="also score patients the model trained on")
+    ap.add_argument("--tta", action="store_true", help="average over the 8 flips/rotations of each input (8× slower)")
     ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis", "cbis_films"])
     args = ap.parse_args(argv)
-    record, _ = evaluate(args.modality, args.data, args.weights, args.include_training, args.mammo_source)
-    if args.save:
+    record, _ = evaluate(args.modality, args.data, args.weights, args.include_training, args.mammo_source, args.tta)
+    record["data_label"] = args.label
+    record["data_folder"] = Path(args.data).name
+    if args.save_to:
+        write_json(Path(args.save_to), record)
+    elif args.save:
         write_json(eval_path(args.weights or weights_path(args.modality)), record)
     if args.json:
         m = record["metrics"]

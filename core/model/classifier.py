@@ -26,6 +26,17 @@ class Prediction:
     class_index: int
 
 
+def dihedral_views(x: np.ndarray) -> list[np.ndarray]:
+    """The 8 flips/90° rotations of an (N, H, W, C) batch."""
+    views = []
+    for base in (x, x.transpose(0, 2, 1, 3)):
+        for flip_h in (False, True):
+            for flip_v in (False, True):
+                v = base[:, :, ::-1] if flip_h else base
+                views.append(np.ascontiguousarray(v[:, ::-1] if flip_v else v))
+    return views
+
+
 class Classifier:
     """A loaded model for one modality with a fast batched ``predict``."""
 
@@ -64,9 +75,15 @@ class Classifier:
         out = [self._forward(x[i : i + self.batch_size]).numpy() for i in range(0, len(x), self.batch_size)]
         return np.concatenate(out) if out else np.zeros((0, 2), np.float32)
 
-    def predict_positive(self, x: np.ndarray) -> np.ndarray:
-        """(N, 50, 50, C) inputs → (N,) probability of the positive class."""
-        return self.predict(x)[:, 1]
+    def predict_positive(self, x: np.ndarray, tta: bool = False) -> np.ndarray:
+        """(N, 50, 50, C) inputs → (N,) probability of the positive class.
+
+        With ``tta`` the probability is averaged over the 8 flips/90° rotations of each input
+        (test-time augmentation; 8× the cost).
+        """
+        if not tta:
+            return self.predict(x)[:, 1]
+        return np.mean([self.predict(v)[:, 1] for v in dihedral_views(x)], axis=0)
 
     def predict_image(self, model_input: np.ndarray) -> Prediction:
         p = self.predict(model_input[None] if model_input.ndim == 3 else model_input)[0]

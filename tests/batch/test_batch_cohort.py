@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from core.batch.cohort import ROW_KEYS, list_cohort
+from core.batch.worker import read_input
 from core.data.histo import find_patches
-from core.data.mammo import find_mammo_lesions
+from core.data.labelled import count_labelled, load_labelled
 from core.errors import DataError
 
 
@@ -43,14 +45,33 @@ def test_keep_filters_patients(histo_dir):
     assert list_cohort("histo", folder, keep=lambda p: p != folder.name) == []
 
 
-def test_mammo_rows_carry_the_lesion_square(mammo_dir):
-    rows = list_cohort("mammo", mammo_dir)
-    lesions = find_mammo_lesions(mammo_dir)
-    assert len(rows) == len(lesions) > 0
-    by_id = {lesion.id: lesion for lesion in lesions}
-    for r in rows:
-        lesion = by_id[r["image_id"]]
-        assert (r["path"], r["label"], r["side"]) == (lesion.path, lesion.label, lesion.side)
+def _same_inputs_as_load_labelled(root, patients: int = 2):
+    """The worker's model input of each row equals load_labelled's, for a few patients' lesions."""
+    rows = list_cohort("mammo", root)
+    assert rows and all(tuple(r) == ROW_KEYS for r in rows)
+    chosen = sorted({r["patient_id"] for r in rows})[:patients]
+    data = load_labelled("mammo", root, keep=lambda p: p in chosen)
+    mine = [r for r in rows if r["patient_id"] in chosen]
+    assert mine
+    assert sorted(r["image_id"] for r in mine) == sorted(data.ids.tolist())
+    by_id = {i: k for k, i in enumerate(data.ids.tolist())}
+    films: dict = {}
+    for r in mine:
+        k = by_id[r["image_id"]]
+        assert r["label"] == data.y[k]
+        np.testing.assert_allclose(read_input("mammo", r, films), data.x[k], atol=1e-6)
+    return rows
+
+
+def test_mammo_rows_give_the_inputs_core_evaluate_scores(mammo_dir):
+    rows = _same_inputs_as_load_labelled(mammo_dir)
+    assert {r["label"] for r in rows} == {0, 1}
+    assert len(rows) == count_labelled("mammo", mammo_dir)
+
+
+def test_cbis_film_rows_give_the_inputs_core_evaluate_scores(cbis_films_dir):
+    rows = _same_inputs_as_load_labelled(cbis_films_dir, patients=1)
+    assert {r["framing"] for r in rows} == {"film"}
 
 
 def test_bad_folder_and_modality(tmp_path):
