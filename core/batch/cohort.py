@@ -93,6 +93,7 @@ def list_cohort(
         DataError: the folder does not exist or holds no labelled images.
         ValueError: an unknown modality.
     """
+    root = os.path.abspath(root)  # absolute paths in the rows: a worker's working directory is not ours
     if modality == "histo":
         rows = [_row(p.id, p.patient, p.label, p.path, "patch") for p in find_patches(root)]
     elif modality == "mammo":

@@ -9,17 +9,7 @@ model is loaded and compiled. ``--out DIR`` writes probability.npy (the map), he
 overlay.png, tiles.csv (every tile's position, status and probability), result.json and,
 for a mosaic, comparison.png (slide, truth, prediction and overlay side by side).
 
-The image (any size from about 100 px to 5,000 px a side) is cut into 50×50 tiles at the
-chosen stride; a last row/column of tiles is added flush with the bottom/right edge so every
-pixel is covered. Background tiles are skipped (rule below), the others are scored in
-batches by one compiled forward pass, and each pixel of the probability map is the mean
-IDC probability of the tissue tiles that cover it (NaN where none does).
-
-Background rule: a pixel is *background* when it is bright and colourless — mean of R, G, B
-above 0.85 and saturation ``(max − min) / max`` below 0.15 — or nearly black (mean below
-0.05, scanner padding). A tile is background when at least 90% of its pixels are. On the
-complete slides of the IDC data set (whose patches were cut from tissue, fat included) this
-skips about 0.2% of the labelled patches, none of them IDC-positive.
+How the image is tiled and which tiles count as background: :mod:`core.region.tiles`.
 
 ``--mosaic`` rebuilds a patient's slide from its patch folder (see :mod:`core.region.mosaic`),
 analyses it at stride 50 on the patches' own grid, and scores the map against the patch

@@ -11,11 +11,6 @@ above 0.85 and saturation ``(max − min) / max`` below 0.15 — or nearly black
 0.05, scanner padding). A tile is background when at least 90% of its pixels are. On the
 complete slides of the IDC data set (whose patches were cut from tissue, fat included) this
 skips about 0.2% of the labelled patches, none of them IDC-positive.
-
-``--mosaic`` rebuilds a patient's slide from its patch folder (see :mod:`core.region.mosaic`),
-analyses it at stride 50 on the patches' own grid, and scores the map against the patch
-labels (patch-level AUC). It also says whether the patient is in the test part of the
-model's patient split (unseen) and whether the folder holds the whole slide.
 """
 
 from __future__ import annotations

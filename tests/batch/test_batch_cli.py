@@ -162,11 +162,12 @@ def test_errors_are_one_line(local_run, cohort, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_ray_gives_the_same_numbers_as_local(local_run, cohort, tmp_path, capsys):
+def test_ray_gives_the_same_numbers_as_local(local_run, cohort, tmp_path, capsys, monkeypatch):
     out = tmp_path / "ray"
+    monkeypatch.chdir(cohort.parent)  # a relative --data: the workers must still find the files
     code, stdout, _ = _run(
         capsys,
-        "--modality", "histo", "--data", str(cohort), "--out", str(out), "--methods", METHODS,
+        "--modality", "histo", "--data", cohort.name, "--out", str(out), "--methods", METHODS,
         "--engine", "ray", "--workers", "2", "--batch-size", "2",
     )  # fmt: skip
     assert code == 0, stdout
@@ -202,3 +203,15 @@ def test_ray_resumes_what_local_started(local_run, cohort, tmp_path, capsys):
     assert code == 0 and f"{done} already in" in stdout
     df = read_results(out)
     assert df["image_id"].nunique() == 7 and len(df) == 6 * 2 + 1
+
+
+def test_a_mammo_cohort_is_framed_and_explained(mammo_dir, mammo_weights, tmp_path, capsys):
+    code, out, _ = _run(
+        capsys,
+        "--modality", "mammo", "--data", str(mammo_dir), "--out", str(tmp_path), "--methods", "gradcam",
+        "--engine", "local", "--limit", "3",
+    )  # fmt: skip
+    assert code == 0, out
+    df = read_results(tmp_path)
+    assert len(df) == 3 and (df["method"] == "gradcam").all() and df["error"].isna().all()
+    assert df["probability"].between(0, 1).all() and df["deletion_auc"].between(0, 1).all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -30,6 +32,7 @@ def test_histo_rows_are_plain_and_complete(histo_dir):
         assert all(isinstance(v, str | int | float) for v in r.values())  # ids and paths, never pixels
         assert r["patient_id"] == folder.name and r["label"] in (0, 1)
         assert r["image_id"].endswith(f"class{r['label']}")
+        assert os.path.isabs(r["path"])  # workers may run in another directory
 
 
 def test_the_order_is_seeded_and_limit_takes_its_start(histo_dir):

@@ -37,3 +37,16 @@ def test_augmenters_are_seeded_and_in_range():
     regions = [np.random.default_rng(i).random((80, 80, 1)).astype(np.float32) for i in range(3)]
     m = augment_mammo(regions, np.random.default_rng(4))
     assert m.shape == (3, 50, 50, 1) and m.min() >= 0 and m.max() <= 1
+
+
+def test_film_lesion_augmentation_keeps_shape_range_and_is_seeded():
+    from core.train.augment import augment_film_lesions, jitter_square
+
+    rng = np.random.default_rng(0)
+    contexts = [rng.random((150, 150, 1)).astype(np.float32) for _ in range(4)]
+    a = augment_film_lesions(contexts, 1.5, np.random.default_rng(7))
+    b = augment_film_lesions(contexts, 1.5, np.random.default_rng(7))
+    assert a.shape == (4, 50, 50, 1) and a.dtype == np.float32
+    assert a.min() >= 0.0 and a.max() <= 1.0 and np.array_equal(a, b)
+    sides = {jitter_square(contexts[0], 1.5, np.random.default_rng(s)).shape[0] for s in range(50)}
+    assert min(sides) >= round(100 * 0.8) - 1 and max(sides) <= round(100 * 1.25) + 1  # 0.8–1.25 × the square

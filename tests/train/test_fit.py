@@ -11,7 +11,15 @@ from core.model.card import sha256_file, verify_weights
 from core.model.classifier import Classifier
 from core.train import fit as train_mod
 
-SMALL_PATIENTS = ("9262", "8957", "9383", "9258", "9344", "10275")  # 249 real patches
+SMALL_PATIENTS = ("9262", "8957", "9383", "9258", "9344", "10275")
+
+
+def _manifest_count(histo_dir, patients) -> int:
+    """How many patches the data set's MANIFEST.csv lists for these patients."""
+    import csv
+
+    with open(histo_dir.parent / "MANIFEST.csv", newline="") as fh:
+        return sum(row["patient_id"] in patients for row in csv.DictReader(fh))
 
 
 @pytest.fixture()
@@ -35,7 +43,7 @@ def test_class_weights_balance_classes():
 
 
 @pytest.mark.slow
-def test_one_epoch_run_writes_loadable_model_and_card(small_histo, tmp_path):
+def test_one_epoch_run_writes_loadable_model_and_card(small_histo, histo_dir, tmp_path):
     out = tmp_path / "weights"
     code = train_mod.main(["--modality", "histo", "--data", str(small_histo), "--epochs", "1", "--out", str(out)])
     assert code == 0
@@ -44,7 +52,8 @@ def test_one_epoch_run_writes_loadable_model_and_card(small_histo, tmp_path):
     verify_weights(out / "histo.keras")
     parts = card["split"]["patients"]
     assert not set(parts["train"]) & set(parts["test"])
-    assert card["data"]["n_images"] == 249 and card["data"]["n_patients"] == 6
+    n_small = _manifest_count(histo_dir, SMALL_PATIENTS)
+    assert card["data"]["n_images"] == n_small and card["data"]["n_patients"] == len(SMALL_PATIENTS)
     assert len(card["history"]["loss"]) == 1 and card["history"]["batch_size"] == [25]
     for key in ("hyperparameters", "test_metrics", "versions", "training_seconds"):
         assert key in card
@@ -76,5 +85,44 @@ def test_one_epoch_run_writes_loadable_model_and_card(small_histo, tmp_path):
     card = json.loads((out / "histo.json").read_text())
     cv = card["cross_validation"]
     assert cv["folds"] == 2 and len(cv["per_fold"]) == 2 and cv["grouping"] == "patient"
-    assert sum(f["n"] for f in cv["per_fold"]) == 249 == cv["pooled_out_of_fold"]["n"]
+    assert sum(f["n"] for f in cv["per_fold"]) == n_small == cv["pooled_out_of_fold"]["n"]
     assert sha256_file(out / "histo.keras") == before == card["weights"]["sha256"]
+
+
+@pytest.fixture()
+def small_cbis(cbis_films_dir, tmp_path):
+    """A few dozen real CBIS-DDSM films in the published layout (films linked, COCO filtered)."""
+    import shutil
+
+    from core.data.cbis_films import CBIS_MASS_CSVS
+
+    root = tmp_path / "cbis"
+    (root / "train").mkdir(parents=True)
+    for name in CBIS_MASS_CSVS:
+        shutil.copy(cbis_films_dir / name, root / name)
+    coco = json.loads((cbis_films_dir / "train" / "_annotations.coco.json").read_text())
+    images = sorted(coco["images"], key=lambda im: im["file_name"])[:60]
+    keep = {im["id"] for im in images}
+    for im in images:
+        (root / "train" / im["file_name"]).symlink_to(cbis_films_dir / "train" / im["file_name"])
+    subset = {**coco, "images": images, "annotations": [a for a in coco["annotations"] if a["image_id"] in keep]}
+    (root / "train" / "_annotations.coco.json").write_text(json.dumps(subset))
+    return root
+
+
+@pytest.mark.slow
+def test_one_epoch_on_cbis_films_frames_lesions_by_the_box_rule(small_cbis, tmp_path):
+    from core.data.cbis_films import read_film_lesions
+
+    out = tmp_path / "weights"
+    args = ["--modality", "mammo", "--data", str(small_cbis), "--epochs", "1", "--repeats", "1", "--out", str(out)]
+    assert train_mod.main(args) == 0
+    card = json.loads((out / "mammo.json").read_text())
+    found = read_film_lesions(small_cbis)
+    assert card["data"]["n_images"] == len(found.lesions)
+    assert card["data"]["n_patients"] == len({les.patient for les in found.lesions})
+    parts = card["split"]["patients"]
+    assert not set(parts["train"]) & set(parts["test"]) and not set(parts["val"]) & set(parts["test"])
+    verify_weights(out / "mammo.keras")
+    ev = json.loads((out / "mammo.eval.json").read_text())
+    assert len(ev["predictions"]) == card["split"]["counts"]["test"]
