@@ -69,6 +69,53 @@ def build_reports(
     return render_html(report), render_pdf(report)
 
 
+@st.fragment
+def _maps(analysis, model_input, modality, prediction, target: int, labels: dict, case: tuple) -> None:
+    """The maps and their display settings: a colour map or opacity change reruns only this part.
+
+    Everything here comes from cached results, so a change repaints without computing.
+    """
+    case_key, digest, pixels, modality_name, region_tuple = case
+    methods = list(analysis.methods)
+    s1, s2 = st.columns([1, 2])
+    colormap = s1.selectbox("Colour map", COLORMAPS, key="colormap")
+    opacity = s2.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
+    st.caption(
+        f"Every map explains the class {modality.class_names[target]} "
+        f"({'the prediction' if target == prediction.class_index else 'not the prediction'}) on one colour scale, 0 (least) to 1 "
+        "(most important). Deletion AUC: lower is better; insertion AUC: higher is better."
+    )
+    st.plotly_chart(figures.colour_bar(colormap), key="colour_bar", config={"displayModeBar": False})
+    widgets.explanation_grid(analysis, model_input, opacity, colormap, key_prefix="tile")
+    st.info(f"**In short:** {case_summary(analysis.methods, labels)}", icon=":material/summarize:")
+    st.subheader("Case report")
+    # Deferred: a report is built only when its button is pressed, never on a slider change.
+    report_args = (case_key, tuple(methods), colormap, float(opacity), analysis, pixels, model_input)
+    report_args += (modality_name, region_tuple)
+    d1, d2, _ = st.columns([1, 1, 3])
+    with d1:
+        st.download_button(
+            "Download report (HTML)",
+            lambda: build_reports(*report_args)[0],
+            file_name=f"breastxai-report-{digest[:8]}.html",
+            mime="text/html",
+            on_click="ignore",
+            key="report_html",
+        )
+    with d2:
+        st.download_button(
+            "Download report (PDF)",
+            lambda: build_reports(*report_args)[1],
+            file_name=f"breastxai-report-{digest[:8]}.pdf",
+            mime="application/pdf",
+            on_click="ignore",
+            key="report_pdf",
+        )
+    st.caption(
+        "The report holds the image, prediction, maps, scores, model version, weights SHA-256, seed and time — no patient identifiers."
+    )
+
+
 def render() -> None:
     st.title("Analyse an image")
     if state.warm_up_status() == "preparing":
@@ -189,22 +236,16 @@ def render() -> None:
     widgets.trust_strip(state.load_card(modality_name), modality)
     labels = state.method_labels()
     st.subheader("Explanations")
-    s1, s2, s3 = st.columns([3, 1, 1])
-    with s1:
-        if st.button("All methods", key="all_methods", help="Select every method (the slower ones show progress)."):
-            st.session_state["methods"] = list(labels)
-        methods = st.multiselect(
-            "Methods",
-            list(labels),
-            default=[m for m in state.FAST_METHODS if m in labels],
-            format_func=lambda m: labels.get(m, m),
-            key="methods",
-            help="LIME, SHAP (partition) and occlusion take longer; their progress is shown.",
-        )
-    with s2:
-        colormap = st.selectbox("Colour map", COLORMAPS, key="colormap")
-    with s3:
-        opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
+    if st.button("All methods", key="all_methods", help="Select every method (the slower ones show progress)."):
+        st.session_state["methods"] = list(labels)
+    methods = st.multiselect(
+        "Methods",
+        list(labels),
+        default=[m for m in state.FAST_METHODS if m in labels],
+        format_func=lambda m: labels.get(m, m),
+        key="methods",
+        help="LIME, SHAP (partition) and occlusion take longer; their progress is shown.",
+    )
     other = modality.class_names[1 - prediction.class_index]
     explained = st.radio(
         "Explain the class",
@@ -224,14 +265,16 @@ def render() -> None:
     except BreastXAIError as exc:
         widgets.show_error(exc)
         st.stop()
-    st.caption(
-        f"Every map explains the class {modality.class_names[target]} "
-        f"({'the prediction' if target == prediction.class_index else 'not the prediction'}) on one colour scale, 0 (least) to 1 "
-        "(most important). Deletion AUC: lower is better; insertion AUC: higher is better."
+    region_tuple = None if region is None else (region.cx, region.cy, region.side)
+    _maps(
+        analysis,
+        model_input,
+        modality,
+        prediction,
+        target,
+        labels,
+        (case_key, digest, pixels, modality_name, region_tuple),
     )
-    st.plotly_chart(figures.colour_bar(colormap), key="colour_bar", config={"displayModeBar": False})
-    widgets.explanation_grid(analysis, model_input, opacity, colormap, key_prefix="tile")
-    st.info(f"**In short:** {case_summary(analysis.methods, labels)}", icon=":material/summarize:")
     if len(methods) > 1 and analysis.agreement is not None:
         st.subheader("Agreement between methods")
         ag = analysis.agreement
@@ -253,33 +296,6 @@ def render() -> None:
                 ),
                 key="agree_top10",
             )
-    st.subheader("Case report")
-    region_tuple = None if region is None else (region.cx, region.cy, region.side)
-    # Deferred: a report is built only when its button is pressed, never on a slider change.
-    report_args = (case_key, tuple(methods), colormap, float(opacity), analysis, pixels, model_input)
-    report_args += (modality_name, region_tuple)
-    d1, d2, _ = st.columns([1, 1, 3])
-    with d1:
-        st.download_button(
-            "Download report (HTML)",
-            lambda: build_reports(*report_args)[0],
-            file_name=f"breastxai-report-{digest[:8]}.html",
-            mime="text/html",
-            on_click="ignore",
-            key="report_html",
-        )
-    with d2:
-        st.download_button(
-            "Download report (PDF)",
-            lambda: build_reports(*report_args)[1],
-            file_name=f"breastxai-report-{digest[:8]}.pdf",
-            mime="application/pdf",
-            on_click="ignore",
-            key="report_pdf",
-        )
-    st.caption(
-        "The report holds the image, prediction, maps, scores, model version, weights SHA-256, seed and time — no patient identifiers."
-    )
 
 
 if __name__ == "__main__":

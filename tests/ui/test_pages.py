@@ -297,6 +297,7 @@ def test_metrics_paper_row_says_not_stated_instead_of_none(histo_weights):
 
 def test_gallery_probability_names_its_class(histo_weights, histo_dir):
     at = _app("gallery")
+    at.segmented_control(key="gallery_outcome").set_value("correct").run()  # scored examples only
     _ok(at)
     shown = [c.value for c in at.caption if "P(" in c.value]
     assert shown and all("P(IDC) = " in c for c in shown)
