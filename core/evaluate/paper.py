@@ -104,10 +104,12 @@ def measured_rows(modality: str, card: dict) -> list[TableRow]:
     if main:
         rows.append(main)
     paper = card.get("paper_protocol") or {}
+    shipped_images = card.get("data", {}).get("n_images")
+    earlier = paper.get("data_images") not in (None, shipped_images)
     same = _row(
         "This CNN (ours)",
         modality,
-        "paper's random patch split",
+        "paper's random patch split" + (f", earlier data ({paper['data_images']:,} images)" if earlier else ""),
         paper.get("test_metrics"),
         f"weights/{modality}.json paper_protocol.test_metrics",
     )
@@ -133,12 +135,16 @@ def markdown_table(cards: dict[str, dict | None]) -> str:
 
     for modality, card in cards.items():
         card = card or {}
-        metrics = {
-            "patient-disjoint split": card.get("test_metrics") or {},
-            "paper's random patch split": (card.get("paper_protocol") or {}).get("test_metrics") or {},
-        }
+        patient = card.get("test_metrics") or {}
+        paper = (card.get("paper_protocol") or {}).get("test_metrics") or {}
         for row in comparison_table(modality, card):
-            m = metrics.get(row.protocol, {})
+            m = (
+                patient
+                if row.protocol == "patient-disjoint split"
+                else paper
+                if row.protocol.startswith("paper's")
+                else {}
+            )
             ci = m.get("ci", {}).get("auc")
             lines.append(
                 f"| {modality} | {row.model} | {row.protocol} | {row.n_test if row.n_test is not None else '–'} | "

@@ -361,6 +361,7 @@ def _link_protocols(out: Path, modality: str) -> None:
             "test_metrics": other["test_metrics"],
             "weights": other["weights"],
             "training_seconds": other.get("training_seconds"),
+            "data_images": other.get("data", {}).get("n_images"),
         }
         write_json(main, card)
 
