@@ -85,7 +85,9 @@ def test_mammo_roi_reader(mammo_dir):
     assert sum(lesion.label for lesion in lesions) == 43
     assert len({lesion.patient for lesion in lesions}) == 88
     assert all(Path(lesion.path).exists() for lesion in lesions)
-    assert find_mammo_lesions(mammo_dir)[0] == lesions[0]  # auto picks the crops
+    assert find_mammo_lesions(mammo_dir, "roi")[0] == lesions[0]
+    # with whole films and their annotations beside the crops, auto frames lesions from the films
+    assert all(lesion.source == "mini-MIAS film" for lesion in find_mammo_lesions(mammo_dir))
 
 
 def test_mammo_film_reader_uses_annotations(mammo_dir):
