@@ -7,19 +7,21 @@ for it. CPU-heavy calls take a slot of :data:`WORK_SLOTS` first, so many session
 instead of oversubscribing the cores. Per-image work is cached with ``st.cache_data``
 under the image's SHA-256 (plus the lesion square) and the settings that change it:
 
-=====================  ===============================================================
-cached call            key
-=====================  ===============================================================
-``load_classifier``    modality
-``load_explainers``    modality, methods
-``load_card``          modality
-``load_eval``          modality
-``load_compare``       modality, the file's modification time (a recomputed file is re-read)
-``complete_slides``    the histopathology data folder
-``decode``             the upload's bytes and name
-``case_reference``     modality, case key, seed — the prediction and the random-map reference
-``explain_method``     modality, case key, method, seed
-=====================  ===============================================================
+======================  ==============================================================
+cached call             key
+======================  ==============================================================
+``load_classifier``     modality (one per process, not a Streamlit cache)
+``load_explainers``     modality, method (one per process, not a Streamlit cache)
+``load_card``           modality
+``load_eval``           modality
+``load_external_eval``  modality
+``load_compare``        modality, the file's modification time (a recomputed file is re-read)
+``complete_slides``     the histopathology data folder
+``decode``              the upload's bytes and name
+``case_reference``      modality, case key, seed, class explained, lesion box — the prediction
+                        and the random-map reference
+``explain_method``      modality, case key, method, seed, class explained, lesion box
+======================  ==============================================================
 
 The prediction and the random-map reference are computed once per image, never once per
 method; moving an opacity slider or picking another colour map computes nothing. Nothing
