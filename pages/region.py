@@ -12,13 +12,14 @@ from core.imaging.guess import guess_modality
 from core.imaging.image import RASTER_EXTENSIONS
 from core.imaging.pictures import COLORMAPS, fit_within, to_png
 from core.region.mosaic import Mosaic, build_mosaic, evaluate_mosaic, model_part, patient_folders
-from core.region.pictures import overlay_rgb, truth_rgb
+from core.region.pictures import heatmap_rgb, overlay_rgb, truth_rgb
 from core.region.tiles import (
     BACKGROUND_SHARE,
     TISSUE,
     RegionResult,
     analyse_region,
     tile_image,
+    tiles_csv,
 )
 from ui import figures, paths, state, widgets
 
@@ -202,6 +203,23 @@ def render() -> None:
             fig, key="region_map", on_select="rerun", selection_mode="points", config={"displaylogo": False}
         )
     st.plotly_chart(figures.probability_legend(), key="region_legend", config={"displayModeBar": False})
+    e1, e2, _ = st.columns([1, 1, 2])
+    e1.download_button(
+        "Download the map (PNG)",
+        lambda: to_png(heatmap_rgb(result)),
+        file_name="idc-probability-map.png",
+        mime="image/png",
+        on_click="ignore",
+        key="region_map_png",
+    )
+    e2.download_button(
+        "Download the flagged tiles (CSV)",
+        lambda: tiles_csv(result, flagged_only=True),
+        file_name="idc-flagged-tiles.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="region_tiles_csv",
+    )
     top = result.top_tiles(10)
     if not result.tissue_tiles or not len(tissue):
         st.info("No tissue tiles in this image: everything is background or missing.")

@@ -33,7 +33,7 @@ from core.imaging.pictures import save_png, side_by_side
 from core.model.classifier import Classifier
 from core.region.mosaic import build_mosaic, evaluate_mosaic
 from core.region.pictures import heatmap_rgb, mosaic_panels, overlay_rgb
-from core.region.tiles import STATUS_NAMES, THRESHOLD, TILE, RegionResult, analyse_region, scorer_for
+from core.region.tiles import THRESHOLD, TILE, RegionResult, analyse_region, scorer_for, tiles_csv
 
 
 def write_outputs(
@@ -44,10 +44,7 @@ def write_outputs(
     np.save(out / "probability.npy", result.probability)
     save_png(out / "heatmap.png", heatmap_rgb(result))
     save_png(out / "overlay.png", overlay_rgb(image, result))
-    with open(out / "tiles.csv", "w") as fh:
-        fh.write("y,x,status,p_idc\n")
-        for (y, x), s, p in zip(result.positions, result.status, result.p_positive):
-            fh.write(f"{y},{x},{STATUS_NAMES[int(s)]},{'' if np.isnan(p) else f'{p:.5f}'}\n")
+    (out / "tiles.csv").write_text(tiles_csv(result))
     if extra:
         save_png(out / "comparison.png", side_by_side(list(extra)))
     with open(out / "result.json", "w") as fh:

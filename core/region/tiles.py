@@ -132,6 +132,16 @@ class RegionResult:
 # tiling
 
 
+def tiles_csv(result: RegionResult, flagged_only: bool = False) -> str:
+    """Every tile (or only the flagged ones) as CSV: position, status and IDC probability."""
+    lines = ["y,x,status,p_idc"]
+    for (y, x), s, p in zip(result.positions, result.status, result.p_positive):
+        if flagged_only and not (int(s) == TISSUE and p >= result.threshold):
+            continue
+        lines.append(f"{y},{x},{STATUS_NAMES[int(s)]},{'' if np.isnan(p) else f'{p:.5f}'}")
+    return "\n".join(lines) + "\n"
+
+
 def as_float_rgb(image: np.ndarray) -> np.ndarray:
     """(H, W, 3) float32 in [0, 1] from uint8 or float RGB (grey is repeated to RGB)."""
     image = np.asarray(image)

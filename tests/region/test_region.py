@@ -287,6 +287,8 @@ def test_region_page_renders_a_mosaic(histo_weights, histo_dir):
     assert not at.exception and not at.error
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tissue tiles"] == "9" and "Patch-level AUC" in metrics
+    downloads = [d.label for d in at.get("download_button")]
+    assert "Download the map (PNG)" in downloads and "Download the flagged tiles (CSV)" in downloads
     assert any("Saliency" in md.value for md in at.markdown)
 
 
@@ -328,3 +330,15 @@ def test_region_page_refuses_a_photo_that_is_not_tissue(histo_weights):
     assert not at.exception
     assert any("does not look like H&E tissue" in w.value for w in at.warning)
     assert not any(m.label == "Tissue tiles" for m in at.metric)
+
+
+def test_flagged_tiles_csv_lists_only_tissue_at_or_above_the_threshold():
+    from core.region.tiles import tiles_csv
+
+    img = np.ones((100, 150, 3), np.float32)
+    img[:, :100] = PINK
+    res = analyse_region(img, None, 50, scorer=red_scorer)
+    rows = tiles_csv(res, flagged_only=True).strip().splitlines()[1:]
+    expected = int(((res.status == TISSUE) & (res.p_positive >= res.threshold)).sum())
+    assert len(rows) == expected and all(",tissue," in r for r in rows)
+    assert len(tiles_csv(res).strip().splitlines()) == res.tiles + 1
