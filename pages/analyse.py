@@ -246,6 +246,7 @@ def render() -> None:
         key="methods",
         help="LIME, SHAP (partition) and occlusion take longer; their progress is shown.",
     )
+    settings = widgets.method_settings(methods)
     other = modality.class_names[1 - prediction.class_index]
     explained = st.radio(
         "Explain the class",
@@ -260,7 +261,7 @@ def render() -> None:
         st.stop()
     try:
         analysis = state.run_analysis(
-            modality_name, case_key, model_input, methods, seed=0, target=target, box=input_box
+            modality_name, case_key, model_input, methods, seed=0, target=target, box=input_box, settings=settings
         )
     except BreastXAIError as exc:
         widgets.show_error(exc)

@@ -20,7 +20,8 @@ cached call             key
 ``decode``              the upload's bytes and name
 ``case_reference``      modality, case key, seed, class explained, lesion box — the prediction
                         and the random-map reference
-``explain_method``      modality, case key, method, seed, class explained, lesion box
+``explain_method``      modality, case key, method, seed, class explained, lesion box, the
+                        method's settings
 ======================  ==============================================================
 
 The prediction and the random-map reference are computed once per image, never once per
@@ -65,7 +66,7 @@ WORK_SLOTS = max(1, (os.cpu_count() or 2) // 2)
 _work = threading.BoundedSemaphore(WORK_SLOTS)
 _resources_lock = threading.RLock()
 _classifiers: dict[str, Classifier] = {}
-_explainers: dict[tuple[str, str], Explainer] = {}
+_explainers: dict[tuple, Explainer] = {}
 _warm = {"started": False, "ready": False, "error": ""}
 
 
@@ -84,14 +85,20 @@ def load_classifier(modality: str) -> Classifier:
         return _classifiers[modality]
 
 
-def load_explainers(modality: str, methods: tuple[str, ...]) -> dict[str, Explainer]:
-    """One explainer per method for the modality's model, built once per process."""
+Settings = tuple[tuple[str, object], ...]  # one method's settings, hashable: (("steps", 64), …)
+
+
+def load_explainers(modality: str, methods: tuple[str, ...], settings: Settings = ()) -> dict[str, Explainer]:
+    """One explainer per method (and settings) for the modality's model, built once per process.
+
+    ``settings`` apply to every method in ``methods``; pass one method when they are its own.
+    """
     with _resources_lock:
-        missing = [m for m in methods if (modality, m) not in _explainers]
+        missing = [m for m in methods if (modality, m, settings) not in _explainers]
         if missing:
-            built = build_explainers(load_classifier(modality), missing)
-            _explainers.update({(modality, m): e for m, e in built.items()})
-        return {m: _explainers[(modality, m)] for m in methods}
+            built = build_explainers(load_classifier(modality), missing, settings={m: dict(settings) for m in missing})
+            _explainers.update({(modality, m, settings): e for m, e in built.items()})
+        return {m: _explainers[(modality, m, settings)] for m in methods}
 
 
 def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
@@ -237,10 +244,11 @@ def explain_method(
     _model_input: np.ndarray,
     target: int | None = None,
     box: tuple[float, float, float, float] | None = None,
+    settings: Settings = (),
 ) -> MethodResult:
-    """One method's map and faithfulness scores for one model input and target class."""
+    """One method's map and faithfulness scores for one model input, target class and settings."""
     case = case_reference(modality, key, seed, _model_input, target, box)
-    explainer = load_explainers(modality, (method,))[method]
+    explainer = load_explainers(modality, (method,), settings)[method]
     clf = load_classifier(modality)
     with work_slot():
         return explain_one(clf, explainer, case)
@@ -254,6 +262,7 @@ def run_analysis(
     seed: int = 0,
     target: int | None = None,
     box: tuple[float, float, float, float] | None = None,
+    settings: dict[str, Settings] | None = None,
 ) -> CaseAnalysis:
     """Every chosen method, one at a time with a progress bar, then their agreement.
 
@@ -265,12 +274,13 @@ def run_analysis(
     results: dict[str, MethodResult] = {}
     bar = None
     for i, method in enumerate(methods):
-        if not _is_cached(modality, key, method, seed, target) and bar is None:
+        own = (settings or {}).get(method, ())
+        if not _is_cached(modality, key, method, seed, target, own) and bar is None:
             bar = st.progress(0.0, text="Computing explanations…")
         if bar is not None:
             bar.progress(i / len(methods), text=f"Computing {labels.get(method, method)} ({i + 1} of {len(methods)})…")
-        results[method] = explain_method(modality, key, method, seed, model_input, target, box)
-        _mark_cached(modality, key, method, seed, target)
+        results[method] = explain_method(modality, key, method, seed, model_input, target, box, own)
+        _mark_cached(modality, key, method, seed, target, own)
     if bar is not None:
         bar.empty()
     return combine(case, results)

@@ -148,3 +148,59 @@ def training_rows(hp: dict, classes: list[str]) -> list[dict[str, str]]:
         ("Seed", hp.get("seed", "–")),
     ]
     return [{"Setting": k, "Value": str(v)} for k, v in rows]
+
+
+# The settings a user may change per method, with the engine's defaults (core.explain.methods).
+SETTING_DEFAULTS: dict[str, dict[str, object]] = {
+    "ig": {"baseline": "blurred", "steps": 64},
+    "lime": {"samples": 500},
+    "gradcam": {"layer": "relu4"},
+    "gradcampp": {"layer": "relu4"},
+    "smoothgrad": {"noise": 0.2, "samples": 20},
+}
+
+
+def method_settings(methods: list[str]) -> dict[str, tuple[tuple[str, object], ...]]:
+    """Per-method settings from an expander; only the settings that differ from the defaults.
+
+    Defaults: Integrated Gradients with a blurred baseline and 64 path points; LIME with 500
+    perturbed samples; Grad-CAM and Grad-CAM++ on the last block's rectified maps (``relu4``);
+    SmoothGrad with noise 0.2 of the value range and 20 samples.
+    """
+    chosen: dict[str, dict[str, object]] = {}
+    shown = [m for m in methods if m in SETTING_DEFAULTS]
+    if not shown:
+        return {}
+    with st.expander("Method settings", icon=":material/tune:"):
+        st.caption("Defaults are the engine's; a changed setting computes that method again.")
+        if "ig" in shown:
+            c1, c2 = st.columns(2)
+            chosen["ig"] = {
+                "baseline": c1.selectbox("IG baseline", ["blurred", "black", "white"], key="set_ig_baseline"),
+                "steps": c2.select_slider("IG path points", [16, 32, 64, 128, 256], value=64, key="set_ig_steps"),
+            }
+        if "lime" in shown:
+            chosen["lime"] = {
+                "samples": st.select_slider("LIME samples", [100, 250, 500, 1000, 2000], value=500, key="set_lime")
+            }
+        for name in ("gradcam", "gradcampp"):
+            if name in shown:
+                layer = st.selectbox(
+                    f"{'Grad-CAM++' if name == 'gradcampp' else 'Grad-CAM'} layer",
+                    ["relu4", "relu3", "relu2"],
+                    key=f"set_{name}_layer",
+                    help="relu4: the last block (6×6 cells); earlier blocks are finer and less class-specific.",
+                )
+                chosen[name] = {"layer": layer}
+        if "smoothgrad" in shown:
+            c1, c2 = st.columns(2)
+            chosen["smoothgrad"] = {
+                "noise": c1.slider("SmoothGrad noise", 0.05, 0.5, 0.2, 0.05, key="set_sg_noise"),
+                "samples": c2.select_slider("SmoothGrad samples", [10, 20, 50], value=20, key="set_sg_samples"),
+            }
+    out = {}
+    for name, values in chosen.items():
+        changed = {k: v for k, v in values.items() if v != SETTING_DEFAULTS[name][k]}
+        if changed:
+            out[name] = tuple(sorted(changed.items()))
+    return out

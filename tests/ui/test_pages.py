@@ -327,3 +327,23 @@ def test_all_methods_in_one_click_and_the_other_class_on_demand(histo_weights, h
     radio.set_value(radio.options[1]).run()
     _ok(at)
     assert any("not the prediction" in c.value for c in at.caption)
+
+
+def test_changing_one_methods_setting_recomputes_only_that_method(histo_weights, histo_dir, monkeypatch):
+    import streamlit as st
+
+    import ui.state
+
+    st.cache_data.clear()
+    calls = []
+    real = ui.state.explain_one
+    monkeypatch.setattr(ui.state, "explain_one", lambda *a, **k: calls.append(a[1].name) or real(*a, **k))
+    patch = sorted(histo_dir.glob("*/0/*.png"))[3]
+    at = _app()
+    at.file_uploader[0].upload(patch.name, _png(patch), "image/png").run()
+    at.multiselect(key="methods").set_value(["gradcam", "ig"]).run()
+    _ok(at)
+    before = list(calls)
+    at.select_slider(key="set_ig_steps").set_value(16).run()
+    _ok(at)
+    assert calls[len(before) :] == ["ig"]  # Grad-CAM's map is reused, IG is computed with 16 points
