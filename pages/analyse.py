@@ -77,16 +77,21 @@ def _maps(analysis, model_input, modality, prediction, target: int, labels: dict
     """
     case_key, digest, pixels, modality_name, region_tuple = case
     methods = list(analysis.methods)
-    s1, s2 = st.columns([1, 2])
+    s1, s2, s3 = st.columns([1, 2, 1])
     colormap = s1.selectbox("Colour map", COLORMAPS, key="colormap")
     opacity = s2.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
+    signed = s3.toggle(
+        "Signed maps",
+        key="signed",
+        help="For IG, LIME, SHAP and occlusion: red speaks for the class, blue against it (scaled to the largest).",
+    )
     st.caption(
         f"Every map explains the class {modality.class_names[target]} "
         f"({'the prediction' if target == prediction.class_index else 'not the prediction'}) on one colour scale, 0 (least) to 1 "
         "(most important). Deletion AUC: lower is better; insertion AUC: higher is better."
     )
     st.plotly_chart(figures.colour_bar(colormap), key="colour_bar", config={"displayModeBar": False})
-    widgets.explanation_grid(analysis, model_input, opacity, colormap, key_prefix="tile")
+    widgets.explanation_grid(analysis, model_input, opacity, colormap, key_prefix="tile", signed=signed)
     st.info(f"**In short:** {case_summary(analysis.methods, labels)}", icon=":material/summarize:")
     st.subheader("Case report")
     # Deferred: a report is built only when its button is pressed, never on a slider change.

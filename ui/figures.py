@@ -17,8 +17,12 @@ def overlay_figure(
     show_scale: bool = False,
     height: int = 260,
     title: str | None = None,
+    signed: bool = False,
 ) -> go.Figure:
-    """The model input with a heatmap on top; hovering shows each pixel's value."""
+    """The model input with a heatmap on top; hovering shows each pixel's value.
+
+    With ``signed`` the heatmap is in [−1, 1] and drawn red (for the class) to blue (against).
+    """
     base = np.asarray(base, np.float32)
     rgb = np.repeat(base, 3, axis=2) if base.shape[2] == 1 else base
     fig = go.Figure(go.Image(z=(np.clip(rgb, 0, 1) * 255).astype(np.uint8), hoverinfo="skip"))
@@ -26,12 +30,14 @@ def overlay_figure(
         fig.add_trace(
             go.Heatmap(
                 z=np.asarray(heatmap, np.float32),
-                zmin=0.0,
+                zmin=-1.0 if signed else 0.0,
                 zmax=1.0,
-                colorscale=colorscale_stops(colorscale),
+                colorscale="RdBu_r" if signed else colorscale_stops(colorscale),
                 opacity=opacity,
                 showscale=show_scale,
-                hovertemplate="x %{x}, y %{y}<br>importance %{z:.2f}<extra></extra>",
+                hovertemplate="x %{x}, y %{y}<br>"
+                + ("evidence %{z:+.2f}" if signed else "importance %{z:.2f}")
+                + "<extra></extra>",
                 colorbar=dict(thickness=10, len=0.9, title=dict(text="importance", side="right")),
             )
         )

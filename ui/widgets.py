@@ -36,10 +36,26 @@ def show_error(exc: Exception) -> None:
     st.error(str(exc), icon=":material/error:")
 
 
+def signed_map(attribution: np.ndarray) -> np.ndarray:
+    """A signed attribution scaled to [−1, 1] by its largest magnitude (0 stays 0)."""
+    a = np.nan_to_num(np.asarray(attribution, np.float32))
+    top = float(np.abs(a).max())
+    return a / top if top > 0 else a
+
+
 def explanation_grid(
-    analysis, model_input: np.ndarray, opacity: float, colorscale: str, key_prefix: str, per_row: int = 4
+    analysis,
+    model_input: np.ndarray,
+    opacity: float,
+    colorscale: str,
+    key_prefix: str,
+    per_row: int = 4,
+    signed: bool = False,
 ) -> None:
-    """The maps of a ``CaseAnalysis`` side by side, each with its seconds and faithfulness."""
+    """The maps of a ``CaseAnalysis`` side by side, each with its seconds and faithfulness.
+
+    With ``signed``, methods whose maps have a sign show evidence for (red) and against (blue).
+    """
     labels = state.method_labels()
     items = list(analysis.methods.items())
     for start in range(0, len(items), per_row):
@@ -48,8 +64,17 @@ def explanation_grid(
             e = result.explanation
             with col, st.container(border=True):
                 st.markdown(f"**{labels.get(name, name)}**")
+                as_signed = signed and e.signed
                 st.plotly_chart(
-                    figures.overlay_figure(model_input, e.heatmap, opacity, colorscale, show_scale=False, height=220),
+                    figures.overlay_figure(
+                        model_input,
+                        signed_map(e.attribution) if as_signed else e.heatmap,
+                        opacity,
+                        colorscale,
+                        show_scale=False,
+                        height=220,
+                        signed=as_signed,
+                    ),
                     key=f"{key_prefix}_{name}",
                     config={"displayModeBar": False},
                 )

@@ -347,3 +347,14 @@ def test_changing_one_methods_setting_recomputes_only_that_method(histo_weights,
     at.select_slider(key="set_ig_steps").set_value(16).run()
     _ok(at)
     assert calls[len(before) :] == ["ig"]  # Grad-CAM's map is reused, IG is computed with 16 points
+
+
+def test_signed_maps_keep_the_sign_scaled_to_the_largest():
+    from ui.figures import overlay_figure
+    from ui.widgets import signed_map
+
+    a = np.array([[2.0, -4.0], [0.0, 1.0]], np.float32)
+    assert signed_map(a).tolist() == [[0.5, -1.0], [0.0, 0.25]]
+    assert signed_map(np.zeros((2, 2))).tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    fig = overlay_figure(np.zeros((2, 2, 3), np.float32), signed_map(a), 0.5, "Inferno", signed=True)
+    assert fig.data[1].zmin == -1.0 and fig.data[1].zmax == 1.0
