@@ -2,7 +2,8 @@
 
 file → image (:mod:`core.imaging`) → data sets (:mod:`core.data`) and the model
 (:mod:`core.model`) → explanations (:mod:`core.explain`) and region maps (:mod:`core.region`)
-→ evaluation (:mod:`core.evaluate`) and training (:mod:`core.train`) → reports
-(:mod:`core.report`). Imports point down this list only (``import-linter`` checks it), and
-nothing here knows about Streamlit.
+→ case reports (:mod:`core.report`) → evaluation (:mod:`core.evaluate`) → training
+(:mod:`core.train`) → cohort jobs (:mod:`core.batch`). A stage imports only the stages
+before it in this list (``import-linter`` checks it, from ``pyproject.toml``), and nothing
+here knows about Streamlit.
 """
