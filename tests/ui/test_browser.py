@@ -182,20 +182,26 @@ def test_page_renders(server, page, nav, heading, last, name):
     _screenshot(page, name)
 
 
-def test_deep_link_on_a_fresh_server_opens_the_routed_page(browser, histo_weights, mammo_weights):
-    """A first visit straight to /metrics gets app.py's navigation, not a list of pages/."""
-    with streamlit_server("streamlit-deep-link.log") as url:
+@pytest.mark.parametrize(("path", "heading"), [("metrics", "Metrics"), ("region", "Region analysis")])
+def test_deep_link_on_a_fresh_server_opens_the_routed_page(browser, histo_weights, mammo_weights, path, heading):
+    """A first visit straight to a page's URL gets app.py's navigation and whole pictures."""
+    with streamlit_server(f"streamlit-deep-link-{path}.log") as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
+        broken = []
+        page.on("response", lambda r: broken.append(r.url) if "/media/" in r.url and r.status >= 400 else None)
         try:
-            page.goto(f"{url}/metrics")
-            page.get_by_role("heading", name="Metrics").first.wait_for()
+            page.goto(f"{url}/{path}")
+            page.get_by_role("heading", name=heading).first.wait_for()
             _wait_idle(page)
             nav = page.locator('[data-testid="stSidebarNav"]')
             nav.get_by_role("link", name="Model card / About", exact=True).wait_for(timeout=30_000)
             assert nav.get_by_role("link", name="shared").count() == 0
             assert nav.get_by_role("link", name="app").count() == 0
             assert page.locator('[data-testid="stException"]').count() == 0
+            page.wait_for_timeout(1000)
+            assert page.evaluate("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+            assert broken == []
         finally:
             context.close()
