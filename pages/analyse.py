@@ -239,6 +239,7 @@ def render() -> None:
         st.progress(prediction.p_positive, text=f"P({modality.positive}) = {prediction.p_positive:.3f}")
         st.caption("A decision aid for research, not a diagnosis.")
     widgets.trust_strip(state.load_card(modality_name), modality)
+    widgets.familiarity_flag(state.unfamiliarity(modality_name, case_key, model_input))
     labels = state.method_labels()
     st.subheader("Explanations")
     if st.button("All methods", key="all_methods", help="Select every method (the slower ones show progress)."):

@@ -18,6 +18,7 @@ cached call             key
 ``load_compare``        modality, the file's modification time (a recomputed file is re-read)
 ``complete_slides``     the histopathology data folder
 ``decode``              the upload's bytes and name
+``unfamiliarity``       modality, case key
 ``case_reference``      modality, case key, seed, class explained, lesion box — the prediction
                         and the random-map reference
 ``explain_method``      modality, case key, method, seed, class explained, lesion box, the
@@ -229,6 +230,14 @@ def case_reference(
     clf = load_classifier(modality)
     with work_slot():
         return prepare_case(clf, _model_input, seed=seed, target=target, box=box)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def unfamiliarity(modality: str, key: str, _model_input: np.ndarray) -> tuple[float, float] | None:
+    """(score, threshold) of how unlike the training inputs this input is (core.model.familiarity)."""
+    clf = load_classifier(modality)
+    with work_slot():
+        return clf.unfamiliarity(_model_input)
 
 
 def predict(modality: str, key: str, model_input: np.ndarray, seed: int = 0) -> Prediction:

@@ -118,6 +118,24 @@ def missing_weights_message(modality: str) -> str:
     )
 
 
+def familiarity_flag(result: tuple[float, float] | None) -> None:
+    """Say so when the input is unlike anything the model was trained on."""
+    if result is None:
+        return
+    score, threshold = result
+    if score > threshold:
+        st.warning(
+            f"**Outside what this model was trained on**: this input's features are {score:.2f} standard units from "
+            f"the training inputs' on average, beyond the {threshold:.2f} that 99% of them stay within. "
+            "Treat the answer as unsupported.",
+            icon=":material/explore_off:",
+        )
+    else:
+        st.caption(
+            f"Familiar input: {score:.2f} standard units from the training inputs (99% stay within {threshold:.2f})."
+        )
+
+
 def trust_strip(card: dict | None, modality) -> None:
     """The model's validated figures on unseen patients, shown beside every answer."""
     tm = (card or {}).get("test_metrics") or {}

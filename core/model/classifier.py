@@ -15,6 +15,7 @@ import numpy as np
 from core.errors import WeightsError
 from core.modality import Modality, get_modality
 from core.model.card import verify_weights, weights_path
+from core.model.familiarity import features, load_reference, reference_path, scores
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,22 @@ def dihedral_views(x: np.ndarray) -> list[np.ndarray]:
 class Classifier:
     """A loaded model for one modality with a fast batched ``predict``."""
 
-    def __init__(self, model, modality: Modality | str, card: dict | None = None, batch_size: int = 128):
+    def __init__(
+        self,
+        model,
+        modality: Modality | str,
+        card: dict | None = None,
+        batch_size: int = 128,
+        weights_file: str | os.PathLike | None = None,
+    ):
         import tensorflow as tf
 
         self.model = model
         self.modality = get_modality(modality) if isinstance(modality, str) else modality
         self.card = card or {}
         self.batch_size = batch_size
+        self.weights_file = Path(weights_file) if weights_file else None
+        self._familiarity = load_reference(reference_path(self.weights_file)) if self.weights_file else None
         spec = tf.TensorSpec((None, *self.modality.input_shape), tf.float32)
         self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
@@ -61,7 +71,7 @@ class Classifier:
             model = keras.models.load_model(path, compile=False)
         except Exception as exc:
             raise WeightsError(f"The weights file '{path.name}' cannot be loaded: {exc}") from None
-        return cls(model, modality, card)
+        return cls(model, modality, card, weights_file=path)
 
     @property
     def weights_sha256(self) -> str:
@@ -84,6 +94,13 @@ class Classifier:
         if not tta:
             return self.predict(x)[:, 1]
         return np.mean([self.predict(v)[:, 1] for v in dihedral_views(x)], axis=0)
+
+    def unfamiliarity(self, model_input: np.ndarray) -> tuple[float, float] | None:
+        """(score, threshold) of :mod:`core.model.familiarity` for one input, or None without a reference."""
+        if self._familiarity is None:
+            return None
+        x = model_input[None] if model_input.ndim == 3 else model_input
+        return float(scores(self._familiarity, features(self.model, x))[0]), self._familiarity.threshold
 
     def predict_image(self, model_input: np.ndarray) -> Prediction:
         p = self.predict(model_input[None] if model_input.ndim == 3 else model_input)[0]

@@ -30,6 +30,7 @@ from core.model.card import background_path, card_path, read_json, sha256_file, 
 from core.model.classifier import Classifier
 from core.model.network import LAST_CONV_LAYER, LOGITS_LAYER, build_model, count_flops
 from core.train.augment import augment_film_lesions, augment_histo, augment_mammo
+from core.train.familiarity import write_reference
 
 
 @dataclass
@@ -306,6 +307,7 @@ def train(
             "shape": list(bg.shape),
             "what": "k-means centroids of the training inputs, 8 per class",
         }
+        card["familiarity"] = write_reference(model, train_set.x, weights_file)
 
         write_json(out / f"{stem}.eval.json", eval_record(test_set, p_test, card, part="test"))
     if cv_folds:

@@ -358,3 +358,22 @@ def test_signed_maps_keep_the_sign_scaled_to_the_largest():
     assert signed_map(np.zeros((2, 2))).tolist() == [[0.0, 0.0], [0.0, 0.0]]
     fig = overlay_figure(np.zeros((2, 2, 3), np.float32), signed_map(a), 0.5, "Inferno", signed=True)
     assert fig.data[1].zmin == -1.0 and fig.data[1].zmax == 1.0
+
+
+def test_an_unlike_input_is_flagged_beside_its_answer(histo_weights):
+    import io
+
+    from PIL import Image
+
+    green = np.zeros((50, 50, 3), np.uint8)
+    green[..., 1], green[..., 2] = 180, 50
+    buf = io.BytesIO()
+    Image.fromarray(green).save(buf, format="PNG")
+    at = _app()
+    at.file_uploader[0].upload("leaf.png", buf.getvalue(), "image/png").run()
+    if at.radio[0].value != "histo":
+        at.radio[0].set_value("histo").run()
+    at.checkbox[0].check().run()  # past the modality check, on purpose
+    _ok(at)
+    assert any(m.value.startswith("Prediction:") for m in at.markdown)
+    assert any("Outside what this model was trained on" in w.value for w in at.warning)
