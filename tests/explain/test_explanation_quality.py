@@ -102,7 +102,10 @@ def test_the_hand_built_model_reads_only_the_quadrant(classifier):
     assert (classifier.predict(inside)[:, 1] < 0.3).all()
 
 
-@pytest.mark.parametrize("name", list(METHODS))
+# SHAP Partition's first call costs seconds of library set-up: it runs with the slow tests.
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "shap_partition" else n for n in METHODS]
+)
 def test_every_method_finds_the_quadrant_and_beats_a_random_map(classifier, background, name):
     settings = dict(SETTINGS.get(name, {}))
     if name == "shap_gradient":
