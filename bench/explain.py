@@ -117,7 +117,7 @@ def library_baselines(model, x: np.ndarray, target: int, background: np.ndarray)
         "saliency": lambda: saliency(score, batch),
         "smoothgrad": lambda: saliency(score, batch, smooth_samples=20),
         "lime": lime_default,
-        "shap": lambda: gradient_explainer.shap_values(batch),
+        "shap_gradient": lambda: gradient_explainer.shap_values(batch),
         "shap_partition": lambda: partition(batch, silent=True),
     }
 
