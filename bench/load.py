@@ -261,15 +261,28 @@ async def run_session(browser, url: str, case: Case, methods: list[str], timeout
         step = "wait for the method list"
         await select.locator("[data-tag]").first.wait_for()  # the default methods are chosen
         box = select.locator("input").first
-        for label in methods:
-            step = f"select {label}"
-            chosen = select.locator(f'[data-tag][aria-label="{label}"]')
-            if await chosen.count():
-                continue
-            await box.click()
-            await box.fill(label)
-            await page.get_by_role("option", name=label, exact=True).first.click()
-            await page.keyboard.press("Escape")
+
+        async def add(labels: list[str]) -> None:
+            for label in labels:
+                step_label = f"select {label}"
+                if await select.locator(f'[data-tag][aria-label="{label}"]').count():
+                    continue
+                nonlocal step
+                step = step_label
+                await box.click()
+                await box.fill(label)
+                await page.get_by_role("option", name=label, exact=True).first.click()
+                await page.keyboard.press("Escape")
+
+        await add(methods)
+        # A choice made while the page is still rerunning can be lost; once the page is idle,
+        # add again whatever is missing, so the session never waits for a map nobody asked for.
+        for _ in range(3):
+            await page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
+            missing = [m for m in methods if not await select.locator(f'[data-tag][aria-label="{m}"]').count()]
+            if not missing:
+                break
+            await add(missing)
         for label in methods:
             step = f"wait for the {label} map"
             tile = page.locator(

@@ -242,12 +242,13 @@ def render() -> None:
     widgets.familiarity_flag(state.unfamiliarity(modality_name, case_key, model_input))
     labels = state.method_labels()
     st.subheader("Explanations")
+    # The selection lives in session state (no widget default), so "All methods" can set it.
+    st.session_state.setdefault("methods", [m for m in state.FAST_METHODS if m in labels])
     if st.button("All methods", key="all_methods", help="Select every method (the slower ones show progress)."):
         st.session_state["methods"] = list(labels)
     methods = st.multiselect(
         "Methods",
         list(labels),
-        default=[m for m in state.FAST_METHODS if m in labels],
         format_func=lambda m: labels.get(m, m),
         key="methods",
         help="LIME, SHAP (partition) and occlusion take longer; their progress is shown.",

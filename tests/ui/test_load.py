@@ -22,7 +22,7 @@ def test_eight_concurrent_sessions_each_see_their_own_result(
     from bench import load
 
     need(load.Path(load.CHROMIUM), f"Chromium not found at {load.CHROMIUM} (apt-get install chromium)")
-    result = load.run(sessions=SESSIONS, data=str(DATA), which="all", timeout_s=2400)
+    result = load.run(sessions=SESSIONS, data=str(DATA), which="all", timeout_s=900)
     with capsys.disabled():
         print("\n" + load.format_report(result))
     outcomes = result["outcomes"]
