@@ -56,14 +56,14 @@ def test_compare_collects_scores_agreement_and_sanity():
 
 
 @pytest.mark.slow
-def test_cli_writes_the_pages_json(mammo_weights, mammo_dir, tmp_path):
+def test_cli_writes_the_pages_json(mammo_weights, cbis_films_dir, tmp_path):
     out = tmp_path / "mammo.compare.json"
     rc = main(
         [
             "--modality",
             "mammo",
             "--data",
-            str(mammo_dir),
+            str(cbis_films_dir),
             "--n",
             "2",
             "--methods",
@@ -78,6 +78,8 @@ def test_cli_writes_the_pages_json(mammo_weights, mammo_dir, tmp_path):
     data = json.loads(out.read_text())
     card = json.loads(mammo_weights.with_suffix(".json").read_text())
     assert data["weights_sha256"] == card["weights"]["sha256"]
+    # CBIS-DDSM lesions carry their box: every map is also scored on localisation
+    assert {"relevance_mass", "pointing_hit"} <= set(data["per_method"]["gradcam"])
     assert data["methods"] == ["gradcam", "ig"] and data["n_images"] == 2
     assert data["labels"] == {"gradcam": "Grad-CAM", "ig": "Integrated Gradients"}
     assert len(data["per_method"]["ig"]["insertion_auc"]) == 2
