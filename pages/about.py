@@ -15,7 +15,7 @@ def render() -> None:
     st.header("Intended use")
     st.markdown(
         """
-    - **Histopathology** — classify one 50×50-pixel H&E patch (about 25 µm at 40×, as cut from a
+    - **Histopathology** — classify one 50×50-pixel H&E patch (at the data set's scale, as cut from a
       whole-slide image) as *IDC* (invasive ductal carcinoma) or *no IDC*.
     - **Mammography** — classify a lesion already found on a mammogram as *malignant* or *benign*.
       Upload a whole film and mark the lesion (click its centre or draw a box); the model sees a square

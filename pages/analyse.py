@@ -61,7 +61,7 @@ def build_reports(
         model_input=_model_input,
         card=state.load_card(modality_name) or {},
         labels=state.method_labels(),
-        image_sha256=key.split(":")[0],
+        image_sha256=key.split("|")[0].split(":")[0],
         region=region_tuple,
         colormap=colormap,
         opacity=opacity,
@@ -70,7 +70,7 @@ def build_reports(
 
 
 @st.fragment
-def _maps(analysis, model_input, modality, prediction, target: int, labels: dict, case: tuple) -> None:
+def _maps(analysis, model_input, modality, prediction, target: int, labels: dict, case: tuple, settings: dict) -> None:
     """The maps and their display settings: a colour map or opacity change reruns only this part.
 
     Everything here comes from cached results, so a change repaints without computing.
@@ -95,7 +95,10 @@ def _maps(analysis, model_input, modality, prediction, target: int, labels: dict
     st.info(f"**In short:** {case_summary(analysis.methods, labels)}", icon=":material/summarize:")
     st.subheader("Case report")
     # Deferred: a report is built only when its button is pressed, never on a slider change.
-    report_args = (case_key, tuple(methods), colormap, float(opacity), analysis, pixels, model_input)
+    # The key names everything the report shows: the case, the methods, the class explained
+    # and each method's settings, besides the display settings.
+    report_key = f"{case_key}|target {target}|{sorted(settings.items())}"
+    report_args = (report_key, tuple(methods), colormap, float(opacity), analysis, pixels, model_input)
     report_args += (modality_name, region_tuple)
     d1, d2, _ = st.columns([1, 1, 3])
     with d1:
@@ -282,6 +285,7 @@ def render() -> None:
         target,
         labels,
         (case_key, digest, pixels, modality_name, region_tuple),
+        settings,
     )
     if len(methods) > 1 and analysis.agreement is not None:
         st.subheader("Agreement between methods")

@@ -107,7 +107,7 @@ def render() -> None:
             type=list(RASTER_EXTENSIONS),
             key="region_upload",
             help="Nothing is stored: the image stays in this session's memory. "
-            "The scale should match the data set's 40× scans (a 50-px tile ≈ 25 µm).",
+            "The scale should match the data set's patches: one 50-px tile is one IDC patch.",
         )
         if upload is not None:
             data, name = upload.getvalue(), upload.name
