@@ -23,6 +23,7 @@ from PIL import Image
 
 from core.explain.metrics.verdict import case_summary, verdict_of
 from core.imaging.pictures import fit_within, overlay, to_png
+from core.model.calibration import Calibration, describe
 
 DISCLAIMER = (
     "Not a medical device: research software. The prediction and its explanations support, "
@@ -73,6 +74,8 @@ class CaseReport:
     colormap: str = "Inferno"
     opacity: float = 0.5
     summary: str = ""  # the case in one paragraph (verdicts and where the maps agree)
+    calibrated_positive: float | None = None  # P(positive) after the card's calibration
+    calibration_note: str = ""  # how it was fitted and how it held (core.model.calibration.describe)
     created: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
 
 
@@ -110,6 +113,7 @@ def report_from_analysis(
         )
     ag = analysis.agreement
     p = analysis.prediction
+    cal = Calibration.from_card(card)
     return CaseReport(
         modality=modality.name,
         modality_title=modality.title,
@@ -133,7 +137,13 @@ def report_from_analysis(
         colormap=colormap,
         opacity=opacity,
         summary=case_summary(analysis.methods, labels),
+        calibrated_positive=None if cal is None else float(cal.apply(p.p_positive)),
+        calibration_note=describe(card),
     )
+
+
+def _calibrated_text(r: CaseReport) -> str:
+    return f"P({r.positive_name}) = {r.calibrated_positive:.3f} after calibration ({r.calibration_note})"
 
 
 def _img(png: bytes, alt: str, width: int | None = None) -> str:
@@ -177,6 +187,11 @@ def render_html(r: CaseReport) -> str:
             f"<tr><th>Region on the film</th><td>centre ({r.region[0]:.0f}, {r.region[1]:.0f}) px, side {r.region[2]:.0f} px</td></tr>"
         )
     )
+    calibrated = (
+        f"<tr><th>Calibrated</th><td>{html.escape(_calibrated_text(r))}</td></tr>\n"
+        if r.calibrated_positive is not None
+        else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>BreastXAI case report</title>
 <style>
@@ -192,7 +207,7 @@ figure img{{max-width:100%;height:auto}} figure.upload{{width:320px}}
 <tr><th>Created</th><td>{html.escape(r.created)}</td></tr>
 <tr><th>Modality</th><td>{html.escape(r.modality_title)}</td></tr>
 <tr><th>Prediction</th><td><b>{html.escape(r.label)}</b> (probability {r.probability:.1%}; P({html.escape(r.positive_name)}) = {r.p_positive:.3f})</td></tr>
-<tr><th>Image SHA-256</th><td><code>{html.escape(r.image_sha256)}</code></td></tr>
+{calibrated}<tr><th>Image SHA-256</th><td><code>{html.escape(r.image_sha256)}</code></td></tr>
 {region}
 <tr><th>Model</th><td>{html.escape(r.model_name)} (trained {html.escape(r.model_created)})</td></tr>
 <tr><th>Weights SHA-256</th><td><code>{html.escape(r.weights_sha256)}</code></td></tr>
@@ -252,6 +267,7 @@ def render_pdf(r: CaseReport) -> bytes:
         ("Created", r.created),
         ("Modality", r.modality_title),
         ("Prediction", f"{r.label} (probability {r.probability:.1%}; P({r.positive_name}) = {r.p_positive:.3f})"),
+        *([("Calibrated", _calibrated_text(r))] if r.calibrated_positive is not None else []),
         ("Image SHA-256", r.image_sha256),
         *(
             [("Region on the film", f"centre ({r.region[0]:.0f}, {r.region[1]:.0f}) px, side {r.region[2]:.0f} px")]

@@ -241,7 +241,7 @@ def render() -> None:
         st.markdown(f"Prediction: **{prediction.label}** with probability **{prediction.probability:.1%}**")
         st.progress(prediction.p_positive, text=f"P({modality.positive}) = {prediction.p_positive:.3f}")
         st.caption("A decision aid for research, not a diagnosis.")
-    widgets.trust_strip(state.load_card(modality_name), modality)
+    widgets.trust_strip(state.load_card(modality_name), modality, prediction.p_positive)
     widgets.familiarity_flag(state.unfamiliarity(modality_name, case_key, model_input))
     labels = state.method_labels()
     st.subheader("Explanations")

@@ -11,10 +11,19 @@ from core.errors import BreastXAIError
 from core.imaging.guess import guess_modality
 from core.imaging.image import RASTER_EXTENSIONS
 from core.imaging.pictures import COLORMAPS, fit_within, to_png
+from core.imaging.scale import (
+    MODEL_UM_PER_PX,
+    ScaleCheck,
+    ScaleReference,
+    check_scale,
+    resample_to_model,
+    resampled_shape,
+)
 from core.region.mosaic import Mosaic, build_mosaic, evaluate_mosaic, model_part, patient_folders
 from core.region.pictures import heatmap_rgb, overlay_rgb, truth_rgb
 from core.region.tiles import (
     BACKGROUND_SHARE,
+    TILE,
     TISSUE,
     RegionResult,
     analyse_region,
@@ -23,6 +32,7 @@ from core.region.tiles import (
 )
 from ui import figures, paths, state, widgets
 
+MAX_PIXELS = 40_000_000  # the decoder's own limit, for an image enlarged to the model's scale
 DISPLAY_SIDE = 900  # the map is shown at most this many pixels wide or high
 STRIDES = (50, 40, 25, 20, 10)
 
@@ -36,6 +46,16 @@ def mosaic_of(folder: str) -> Mosaic:
 def region_of(key: str, stride: int, _image: np.ndarray, _valid: np.ndarray | None) -> RegionResult:
     """The analysis depends on the image (``key``) and the stride only; threshold is applied at display."""
     return analyse_region(_image, state.load_classifier("histo"), stride, valid=_valid)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def at_model_scale(key: str, um_per_px: float, _pixels: np.ndarray) -> np.ndarray:
+    return resample_to_model(_pixels, um_per_px)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def scale_check_of(key: str, um_per_px: float, _image: np.ndarray, _reference: ScaleReference) -> ScaleCheck:
+    return check_scale(_image, um_per_px, _reference)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -107,7 +127,7 @@ def render() -> None:
             type=list(RASTER_EXTENSIONS),
             key="region_upload",
             help="Nothing is stored: the image stays in this session's memory. "
-            "The scale should match the data set's patches: one 50-px tile is one IDC patch.",
+            "Give its scale below; it is resampled to the model's before tiling.",
         )
         if upload is not None:
             data, name = upload.getvalue(), upload.name
@@ -130,8 +150,40 @@ def render() -> None:
         ):
             st.warning(f"This does not look like H&E tissue: {guess.reason}", icon=":material/warning:")
             st.stop()
-        image, valid, key = decoded.pixels, None, f"upload:{state.image_digest(data)}"
-        caption = f"{name} · {decoded.width}×{decoded.height} px"
+        digest = state.image_digest(data)
+        um = st.number_input(
+            "Scale of this image (µm per pixel)",
+            min_value=0.05,
+            max_value=32.0,
+            value=MODEL_UM_PER_PX,
+            step=0.25,
+            format="%.2f",
+            key=f"region_um_{digest[:16]}",
+            help=f"The model reads tissue at about {MODEL_UM_PER_PX:g} µm per pixel (the data set's 40× scans "
+            "downsampled 16:1), so one 50-px tile spans about 200 µm. A 40× scan is about 0.25 µm per pixel, "
+            "20× about 0.5, 10× about 1. The image is resampled to the model's scale before tiling.",
+        )
+        h, w = resampled_shape(decoded.height, decoded.width, float(um))
+        if h * w > MAX_PIXELS or min(h, w) < TILE:
+            st.error(
+                f"At {um:g} µm per pixel this image would be {w}×{h} px at the model's scale: "
+                + ("too large to map here." if h * w > MAX_PIXELS else "smaller than one 50×50 tile."),
+                icon=":material/error:",
+            )
+            st.stop()
+        key = f"upload:{digest}:{float(um):g}"
+        image = at_model_scale(key, float(um), decoded.pixels)
+        valid = None
+        caption = f"{name} · {decoded.width}×{decoded.height} px at {um:g} µm per pixel"
+        if (h, w) != (decoded.height, decoded.width):
+            caption += f", resampled to {w}×{h} px at the model's {MODEL_UM_PER_PX:g} µm per pixel"
+        reference = ScaleReference.from_card(card)
+        if reference is not None:
+            check = scale_check_of(key, float(um), image, reference)
+            if check.suspicious:
+                st.warning(f"**Check the scale.** {check.sentence()}", icon=":material/straighten:")
+            else:
+                st.caption(f"Scale check: {check.sentence()}")
     c1, c2, c3, c4 = st.columns([1, 2, 2, 2])
     with c1:
         stride = st.selectbox(

@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.explain.metrics.verdict import FAITHFUL, NO_BETTER, WORSE, verdict_of
 from core.modality import MODALITIES, get_modality
+from core.model.calibration import Calibration, describe
 from ui import figures, state
 
 ACCENT = "#0b6e82"
@@ -136,8 +137,17 @@ def familiarity_flag(result: tuple[float, float] | None) -> None:
         )
 
 
-def trust_strip(card: dict | None, modality) -> None:
-    """The model's validated figures on unseen patients, shown beside every answer."""
+def trust_strip(card: dict | None, modality, p_positive: float | None = None) -> None:
+    """The model's validated figures on unseen patients, and the calibrated probability, beside every answer."""
+    cal = Calibration.from_card(card)
+    if cal is not None and p_positive is not None:
+        st.markdown(
+            f"Calibrated P({modality.positive}) = **{float(cal.apply(p_positive)):.3f}** "
+            f"(the model's own {p_positive:.3f}, recalibrated)",
+            help="Calibrated: " + describe(card) + ". The decision at 0.5 uses the model's own probability; "
+            "the calibrated one is what 'probability' should mean: among inputs given 0.7, about 7 in 10 positive.",
+        )
+        st.caption(f"Calibration: {describe(card)}.")
     tm = (card or {}).get("test_metrics") or {}
     if not tm:
         st.caption("No validated figures are recorded for this model.")

@@ -38,12 +38,17 @@ def resize_linear(pixels: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     Pillow's bilinear filter widens its support when shrinking, so a large image is
     averaged rather than aliased.
     """
-    if pixels.shape[0] == size and pixels.shape[1] == size:
+    return resize_to(pixels, size, size)
+
+
+def resize_to(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize (H, W, C) float pixels to (height, width, C) with the same linear filter."""
+    if pixels.shape[0] == height and pixels.shape[1] == width:
         return pixels.astype(np.float32)
     channels = [
         np.asarray(
             Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32), mode="F").resize(
-                (size, size), Image.Resampling.BILINEAR
+                (width, height), Image.Resampling.BILINEAR
             )
         )
         for c in range(pixels.shape[2])

@@ -30,7 +30,9 @@ from core.model.card import background_path, card_path, read_json, sha256_file, 
 from core.model.classifier import Classifier
 from core.model.network import LAST_CONV_LAYER, LOGITS_LAYER, build_model, count_flops
 from core.train.augment import augment_film_lesions, augment_histo, augment_mammo
+from core.train.calibrate import calibration_record
 from core.train.familiarity import write_reference
+from core.train.scale import scale_record
 
 
 @dataclass
@@ -308,6 +310,16 @@ def train(
             "what": "k-means centroids of the training inputs, 8 per class",
         }
         card["familiarity"] = write_reference(model, train_set.x, weights_file)
+        card["calibration"] = calibration_record(
+            val_set.y,
+            predict_positive(model, val_set),
+            len(set(val_set.groups.tolist())),
+            test_set.y,
+            p_test,
+            len(set(test_set.groups.tolist())),
+        )
+        if modality == "histo":
+            card["tissue_scale"] = scale_record(train_set.x)
 
         write_json(out / f"{stem}.eval.json", eval_record(test_set, p_test, card, part="test"))
     if cv_folds:

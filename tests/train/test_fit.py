@@ -57,6 +57,8 @@ def test_one_epoch_run_writes_loadable_model_and_card(small_histo, histo_dir, tm
     assert len(card["history"]["loss"]) == 1 and card["history"]["batch_size"] == [25]
     for key in ("hyperparameters", "test_metrics", "versions", "training_seconds"):
         assert key in card
+    cal = card["calibration"]  # fitted on the validation part, checked on the test part
+    assert cal["fitted_on"]["n"] == card["split"]["counts"]["val"] and cal["test"]["n"] == card["test_metrics"]["n"]
     assert np.load(out / "histo.background.npy").shape[1:] == (50, 50, 3)
     clf = Classifier.load("histo", out / "histo.keras")
     p = clf.predict(np.zeros((2, 50, 50, 3), np.float32))

@@ -73,6 +73,8 @@ def test_analyse_histo_patch_flow(histo_weights, histo_dir, monkeypatch):
     assert not at.warning
     text = " ".join(m.value for m in at.markdown)
     assert "Prediction: **" in text and ("**IDC**" in text or "**no IDC**" in text)
+    assert "Calibrated P(IDC) = **" in text  # beside the answer, from the card's calibration
+    assert any("fitted on" in c.value and "validation images" in c.value for c in at.caption)
     at.multiselect(key="methods").set_value(["gradcam", "saliency"]).run()
     _ok(at)
     tiles = [m.value for m in at.markdown]
@@ -141,6 +143,47 @@ def test_large_he_image_handed_to_region(histo_weights):
     _ok(at)
     assert at.title[0].value == "Region analysis"
     assert any("sent here from Analyse" in i.value for i in at.info)
+    assert any(m.label == "Tissue tiles" for m in at.metric)
+
+
+def _slide_png(histo_dir, zoom: int) -> bytes:
+    """A real complete slide's corner, rebuilt from its patches and enlarged ``zoom`` times."""
+    import io
+    import json
+
+    from PIL import Image
+
+    from core.model.card import WEIGHTS_DIR
+    from core.region.mosaic import build_mosaic
+
+    held_out = json.loads((WEIGHTS_DIR / "histo.json").read_text())["split"]["held_out"]
+    image = build_mosaic(str(histo_dir / held_out[0])).image
+    grey = image.mean(axis=2)
+    # the 300×300 window with the most tissue (darkest), on a 50-px grid
+    _, y, x = min(
+        (grey[y : y + 300, x : x + 300].mean(), y, x)
+        for y in range(0, image.shape[0] - 299, 50)
+        for x in range(0, image.shape[1] - 299, 50)
+    )
+    part = image[y : y + 300, x : x + 300]
+    pic = Image.fromarray(part).resize((300 * zoom, 300 * zoom), Image.Resampling.BILINEAR)
+    buf = io.BytesIO()
+    pic.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_region_resamples_to_the_stated_scale_and_warns_on_enlarged_tissue(histo_weights, histo_dir):
+    at = _app("region")
+    at.radio(key="region_source").set_value("Upload a region image").run()
+    at.file_uploader[0].upload("enlarged.png", _slide_png(histo_dir, 2), "image/png").run()
+    _ok(at)
+    assert any("Check the scale" in w.value and "larger" in w.value for w in at.warning)
+    scale = next(n for n in at.number_input if n.label.startswith("Scale of this image"))
+    assert scale.value == 4.0
+    scale.set_value(2.0).run()  # its true scale: the page shrinks it back to the model's
+    _ok(at)
+    assert not any("Check the scale" in w.value for w in at.warning)
+    assert any("resampled to 300×300 px" in c.value for c in at.caption)
     assert any(m.label == "Tissue tiles" for m in at.metric)
 
 
