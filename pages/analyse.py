@@ -11,7 +11,7 @@ from core.imaging.guess import guess_modality
 from core.imaging.image import UPLOAD_EXTENSIONS
 from core.imaging.lesion import box_in_input, crop_region, looks_like_whole_film
 from core.imaging.pictures import COLORMAPS, fit_within, to_png
-from core.imaging.preprocess import is_patch_sized, to_model_input
+from core.imaging.preprocess import is_patch_sized, map_to_image, to_model_input
 from core.modality import INPUT_SIZE, get_modality
 from core.report import render_html, render_pdf, report_from_analysis
 from ui import figures, lesion, state, widgets
@@ -75,7 +75,7 @@ def _maps(analysis, model_input, modality, prediction, target: int, labels: dict
 
     Everything here comes from cached results, so a change repaints without computing.
     """
-    case_key, digest, pixels, modality_name, region_tuple = case
+    case_key, digest, pixels, modality_name, region_tuple, original = case
     methods = list(analysis.methods)
     s1, s2, s3 = st.columns([1, 2, 1])
     colormap = s1.selectbox("Colour map", COLORMAPS, key="colormap")
@@ -92,6 +92,22 @@ def _maps(analysis, model_input, modality, prediction, target: int, labels: dict
     )
     st.plotly_chart(figures.colour_bar(colormap), key="colour_bar", config={"displayModeBar": False})
     widgets.explanation_grid(analysis, model_input, opacity, colormap, key_prefix="tile", signed=signed)
+    with st.expander("Zoom: one map beside the original at full resolution", icon=":material/zoom_in:"):
+        name = st.selectbox("Map", methods, format_func=lambda m: labels.get(m, m), key="zoom_method")
+        e = analysis.methods[name].explanation
+        as_signed = signed and e.signed
+        h, w = original.shape[:2]
+        on_image = map_to_image(widgets.signed_map(e.attribution) if as_signed else e.heatmap, h, w, modality.channels)
+        st.plotly_chart(
+            figures.zoom_pair(original, on_image, opacity, colormap, signed=as_signed),
+            key="zoom_pair",
+            config={"displaylogo": False, "scrollZoom": True},
+        )
+        st.caption(
+            f"Left: the {'marked square of the film' if region_tuple else 'image'} at its own {w}×{h} px; right: "
+            f"the {labels.get(name, name)} map laid over it. Zoom (drag a box, or scroll) or pan in either panel: "
+            "the other follows. Double-click to reset."
+        )
     st.info(f"**In short:** {case_summary(analysis.methods, labels)}", icon=":material/summarize:")
     st.subheader("Case report")
     # Deferred: a report is built only when its button is pressed, never on a slider change.
@@ -245,18 +261,7 @@ def render() -> None:
     widgets.familiarity_flag(state.unfamiliarity(modality_name, case_key, model_input))
     labels = state.method_labels()
     st.subheader("Explanations")
-    # The selection lives in session state (no widget default), so "All methods" can set it.
-    st.session_state.setdefault("methods", [m for m in state.FAST_METHODS if m in labels])
-    if st.button("All methods", key="all_methods", help="Select every method (the slower ones show progress)."):
-        st.session_state["methods"] = list(labels)
-    methods = st.multiselect(
-        "Methods",
-        list(labels),
-        format_func=lambda m: labels.get(m, m),
-        key="methods",
-        help="LIME, SHAP (partition) and occlusion take longer; their progress is shown.",
-    )
-    settings = widgets.method_settings(methods)
+    methods, settings = widgets.method_form(labels, key="methods")
     other = modality.class_names[1 - prediction.class_index]
     explained = st.radio(
         "Explain the class",
@@ -284,7 +289,7 @@ def render() -> None:
         prediction,
         target,
         labels,
-        (case_key, digest, pixels, modality_name, region_tuple),
+        (case_key, digest, pixels, modality_name, region_tuple, model_pixels),
         settings,
     )
     if len(methods) > 1 and analysis.agreement is not None:

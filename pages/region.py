@@ -322,22 +322,13 @@ def render() -> None:
         st.info("The explanation engine is not installed, so only the tile's probability is shown.")
         st.stop()
     labels = state.method_labels()
-    s1, s2 = st.columns([3, 1])
-    with s1:
-        methods = st.multiselect(
-            "Explanation methods",
-            list(labels),
-            default=[m for m in state.FAST_METHODS if m in labels],
-            format_func=lambda m: labels.get(m, m),
-            key="region_methods",
-        )
-    with s2:
-        colormap = st.selectbox("Colour map", COLORMAPS, key="region_colormap")
+    methods, settings = widgets.method_form(labels, key="region_methods")
+    colormap = st.selectbox("Colour map", COLORMAPS, key="region_colormap")
     if not methods:
         st.caption("Choose at least one method.")
         st.stop()
     try:
-        analysis = state.run_analysis("histo", case_key, model_input, methods, seed=0)
+        analysis = state.run_analysis("histo", case_key, model_input, methods, seed=0, settings=settings)
     except BreastXAIError as exc:
         widgets.show_error(exc)
         st.stop()

@@ -47,6 +47,49 @@ def overlay_figure(
     return fig
 
 
+def zoom_pair(
+    original: np.ndarray,
+    heatmap: np.ndarray,
+    opacity: float,
+    colorscale: str,
+    signed: bool = False,
+    height: int = 460,
+) -> go.Figure:
+    """The original at full resolution beside the same picture with one map over it.
+
+    The two panels share their axes, so zooming or panning in either moves both: the
+    evidence and the tissue or film under it are always the same pixels.
+    """
+    from plotly.subplots import make_subplots
+
+    rgb = (np.clip(np.repeat(original, 3, axis=2) if original.shape[2] == 1 else original, 0, 1) * 255).astype(np.uint8)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.02, subplot_titles=("original", "map"))
+    for col in (1, 2):
+        fig.add_trace(go.Image(z=rgb, hoverinfo="skip"), row=1, col=col)
+    fig.add_trace(
+        go.Heatmap(
+            z=np.asarray(heatmap, np.float32),
+            zmin=-1.0 if signed else 0.0,
+            zmax=1.0,
+            colorscale="RdBu_r" if signed else colorscale_stops(colorscale),
+            opacity=opacity,
+            showscale=False,
+            hovertemplate="x %{x}, y %{y}<br>"
+            + ("evidence %{z:+.2f}" if signed else "importance %{z:.2f}")
+            + "<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, constrain="domain", autorange="reversed")
+    fig.update_xaxes(matches="x", row=1, col=2)  # the map panel follows the original's zoom, and back
+    fig.update_yaxes(scaleanchor="x", row=1, col=1)
+    fig.update_yaxes(matches="y", scaleanchor="x2", row=1, col=2)
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=24, b=0), dragmode="zoom")
+    return fig
+
+
 def colour_bar(colorscale: str) -> go.Figure:
     """A thin horizontal bar of the shared colour scale, 0 to 1."""
     ramp = np.linspace(0.0, 1.0, 101)[None, :]

@@ -203,6 +203,42 @@ def training_rows(hp: dict, classes: list[str]) -> list[dict[str, str]]:
     return [{"Setting": k, "Value": str(v)} for k, v in rows]
 
 
+def _select_all(key: str, names: list[str]) -> None:
+    st.session_state[key] = names
+
+
+def method_form(labels: dict[str, str], key: str) -> tuple[list[str], dict]:
+    """The methods to run and their settings, chosen in a form and sent with one button.
+
+    Choosing in a form reruns nothing until *Explain* (or *All methods*) is pressed, so a
+    choice made while maps are still computing can never be lost to a rerun that started
+    before it. The first visit runs the default fast methods without a press. The selection
+    lives in session state (no widget default), so *All methods* can set it.
+    """
+    st.session_state.setdefault(key, [m for m in state.FAST_METHODS if m in labels])
+    with st.form(f"{key}_form", border=False):
+        methods = st.multiselect(
+            "Methods",
+            list(labels),
+            format_func=lambda m: labels.get(m, m),
+            key=key,
+            help="Choose any number, then press Explain. LIME, SHAP (partition) and occlusion take longer; "
+            "their progress is shown.",
+        )
+        # every method's settings are offered: a method added in the form shows none until sent
+        offered = method_settings(list(SETTING_DEFAULTS), key_prefix="" if key == "methods" else f"{key}_")
+        settings = {name: values for name, values in offered.items() if name in methods}
+        b1, b2, _ = st.columns([1, 1, 4])
+        b1.form_submit_button("Explain", type="primary", icon=":material/play_arrow:")
+        b2.form_submit_button(
+            "All methods",
+            on_click=_select_all,
+            args=(key, list(labels)),
+            help="Every method at once (the slower ones show progress).",
+        )
+    return list(methods), settings
+
+
 # The settings a user may change per method, with the engine's defaults (core.explain.methods).
 SETTING_DEFAULTS: dict[str, dict[str, object]] = {
     "ig": {"baseline": "blurred", "steps": 64},
@@ -213,7 +249,7 @@ SETTING_DEFAULTS: dict[str, dict[str, object]] = {
 }
 
 
-def method_settings(methods: list[str]) -> dict[str, tuple[tuple[str, object], ...]]:
+def method_settings(methods: list[str], key_prefix: str = "") -> dict[str, tuple[tuple[str, object], ...]]:
     """Per-method settings from an expander; only the settings that differ from the defaults.
 
     Defaults: Integrated Gradients with a blurred baseline and 64 path points; LIME with 500
@@ -225,31 +261,39 @@ def method_settings(methods: list[str]) -> dict[str, tuple[tuple[str, object], .
     if not shown:
         return {}
     with st.expander("Method settings", icon=":material/tune:"):
-        st.caption("Defaults are the engine's; a changed setting computes that method again.")
+        st.caption("Defaults are the engine's; a changed setting (sent with Explain) computes that method again.")
         if "ig" in shown:
             c1, c2 = st.columns(2)
             chosen["ig"] = {
-                "baseline": c1.selectbox("IG baseline", ["blurred", "black", "white"], key="set_ig_baseline"),
-                "steps": c2.select_slider("IG path points", [16, 32, 64, 128, 256], value=64, key="set_ig_steps"),
+                "baseline": c1.selectbox(
+                    "IG baseline", ["blurred", "black", "white"], key=key_prefix + "set_ig_baseline"
+                ),
+                "steps": c2.select_slider(
+                    "IG path points", [16, 32, 64, 128, 256], value=64, key=key_prefix + "set_ig_steps"
+                ),
             }
         if "lime" in shown:
             chosen["lime"] = {
-                "samples": st.select_slider("LIME samples", [100, 250, 500, 1000, 2000], value=500, key="set_lime")
+                "samples": st.select_slider(
+                    "LIME samples", [100, 250, 500, 1000, 2000], value=500, key=key_prefix + "set_lime"
+                )
             }
         for name in ("gradcam", "gradcampp"):
             if name in shown:
                 layer = st.selectbox(
                     f"{'Grad-CAM++' if name == 'gradcampp' else 'Grad-CAM'} layer",
                     ["relu4", "relu3", "relu2"],
-                    key=f"set_{name}_layer",
+                    key=f"{key_prefix}set_{name}_layer",
                     help="relu4: the last block (6×6 cells); earlier blocks are finer and less class-specific.",
                 )
                 chosen[name] = {"layer": layer}
         if "smoothgrad" in shown:
             c1, c2 = st.columns(2)
             chosen["smoothgrad"] = {
-                "noise": c1.slider("SmoothGrad noise", 0.05, 0.5, 0.2, 0.05, key="set_sg_noise"),
-                "samples": c2.select_slider("SmoothGrad samples", [10, 20, 50], value=20, key="set_sg_samples"),
+                "noise": c1.slider("SmoothGrad noise", 0.05, 0.5, 0.2, 0.05, key=key_prefix + "set_sg_noise"),
+                "samples": c2.select_slider(
+                    "SmoothGrad samples", [10, 20, 50], value=20, key=key_prefix + "set_sg_samples"
+                ),
             }
     out = {}
     for name, values in chosen.items():

@@ -112,6 +112,29 @@ def to_model_input(pixels: np.ndarray, modality: Modality | str) -> np.ndarray:
     return resize_linear(centre_square(gray, 0.0))
 
 
+def map_to_image(heatmap: np.ndarray, height: int, width: int, channels: int = 3) -> np.ndarray:
+    """A (50, 50) map of a model input laid back on the (height, width) image it came from.
+
+    The inverse of :func:`to_model_input`'s geometry: a short H&E patch's map is cut where
+    it was padded; otherwise the map is stretched to the padded square at the image's
+    resolution (linear interpolation) and the padding cut off.
+    """
+    hm = np.asarray(heatmap, np.float32)
+    if channels == 3 and height <= INPUT_SIZE and width <= INPUT_SIZE and (height < INPUT_SIZE or width < INPUT_SIZE):
+        return hm[:height, :width]
+    side = max(height, width)
+    big = resize_to(hm[..., None], side, side)[..., 0] if hm.min() >= 0 else _resize_signed(hm, side)
+    y0, x0 = (side - height) // 2, (side - width) // 2
+    return big[y0 : y0 + height, x0 : x0 + width]
+
+
+def _resize_signed(hm: np.ndarray, side: int) -> np.ndarray:
+    """resize_to clips to [0, 1]; a signed map is resized by its two halves."""
+    pos = resize_to(np.clip(hm, 0, None)[..., None] / max(float(hm.max()), 1e-12), side, side)[..., 0]
+    neg = resize_to(np.clip(-hm, 0, None)[..., None] / max(float(-hm.min()), 1e-12), side, side)[..., 0]
+    return pos * max(float(hm.max()), 0.0) - neg * max(float(-hm.min()), 0.0)
+
+
 def load_model_input(path: str, modality: Modality | str) -> np.ndarray:
     """Read a file from disk straight to a (50, 50, C) model input."""
     return to_model_input(read_image(path).pixels, modality)

@@ -140,3 +140,34 @@ def test_fit_within_keeps_small_images():
     small = np.zeros((50, 40, 3), np.float32)
     assert fit_within(small) is small
     assert fit_within(np.zeros((1024, 256, 1), np.float32), 512).shape == (512, 128, 1)
+
+
+def test_calibrated_probability_is_reported_with_how_it_was_fitted():
+    from core.model.calibration import Calibration
+
+    card = {
+        **CARD,
+        "calibration": {
+            "method": "Platt scaling of the log-odds",
+            "a": 0.5,
+            "b": -0.2,
+            "fitted_on": {"part": "validation", "n": 100, "n_patients": 9},
+            "test": {"n": 50, "n_patients": 4, "ece_raw": 0.1, "ece_calibrated": 0.04},
+        },
+    }
+    r = report_from_analysis(
+        _fake_analysis(),
+        modality=HISTO,
+        image=np.random.default_rng(1).random((60, 60, 3)),
+        model_input=np.random.default_rng(2).random((50, 50, 3)),
+        card=card,
+        labels={"gradcam": "Grad-CAM", "lime": "LIME"},
+        image_sha256=IMAGE_SHA,
+    )
+    expected = float(Calibration(0.5, -0.2).apply(0.91))
+    assert r.calibrated_positive == pytest.approx(expected)
+    doc = render_html(r)
+    assert f"P(IDC) = {expected:.3f} after calibration" in doc and "100 validation images of 9 patients" in doc
+    assert "0.100 to 0.040" in doc
+    assert render_pdf(r)[:4] == b"%PDF"
+    assert _report().calibrated_positive is None and "after calibration" not in render_html(_report())

@@ -40,6 +40,11 @@ def _ok(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def _press(at, label: str):
+    """The button (or form submit button) with this label, clicked (not yet run)."""
+    return next(b for b in at.button if b.label == label).click()
+
+
 def _png(path) -> bytes:
     return path.read_bytes()
 
@@ -75,12 +80,23 @@ def test_analyse_histo_patch_flow(histo_weights, histo_dir, monkeypatch):
     assert "Prediction: **" in text and ("**IDC**" in text or "**no IDC**" in text)
     assert "Calibrated P(IDC) = **" in text  # beside the answer, from the card's calibration
     assert any("fitted on" in c.value and "validation images" in c.value for c in at.caption)
-    at.multiselect(key="methods").set_value(["gradcam", "saliency"]).run()
+    # a choice in the methods form reruns nothing until it is sent
+    at.multiselect(key="methods").set_value(["gradcam", "smoothgrad"]).run()
+    assert "**SmoothGrad**" not in [m.value for m in at.markdown]
+    at.multiselect(key="methods").set_value(["gradcam", "smoothgrad"])
+    _press(at, "Explain").run()
     _ok(at)
     tiles = [m.value for m in at.markdown]
-    assert "**Grad-CAM**" in tiles and "**Saliency**" in tiles
+    assert "**Grad-CAM**" in tiles and "**SmoothGrad**" in tiles and "**Saliency**" not in tiles
     assert any("deletion AUC" in c.value for c in at.caption)
     assert [d.label for d in at.get("download_button")] == ["Download report (HTML)", "Download report (PDF)"]
+    # the zoom: one map beside the original, two panels whose axes move together
+    import json as _json
+
+    specs = [_json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    zoom = next(s for s in specs if s["layout"].get("xaxis2"))
+    assert zoom["layout"]["xaxis2"]["matches"] == "x" and zoom["layout"]["yaxis2"]["matches"] == "y"
+    assert [t["type"] for t in zoom["data"]] == ["image", "image", "heatmap"]
     n = len(calls)
     assert n >= 2
     # display settings never recompute an explanation
@@ -384,10 +400,12 @@ def test_changing_one_methods_setting_recomputes_only_that_method(histo_weights,
     patch = sorted(histo_dir.glob("*/0/*.png"))[3]
     at = _app()
     at.file_uploader[0].upload(patch.name, _png(patch), "image/png").run()
-    at.multiselect(key="methods").set_value(["gradcam", "ig"]).run()
+    at.multiselect(key="methods").set_value(["gradcam", "ig"])
+    _press(at, "Explain").run()
     _ok(at)
     before = list(calls)
-    at.select_slider(key="set_ig_steps").set_value(16).run()
+    at.select_slider(key="set_ig_steps").set_value(16)
+    _press(at, "Explain").run()
     _ok(at)
     assert calls[len(before) :] == ["ig"]  # Grad-CAM's map is reused, IG is computed with 16 points
 
