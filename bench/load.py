@@ -264,25 +264,24 @@ async def run_session(browser, url: str, case: Case, methods: list[str], timeout
 
         async def add(labels: list[str]) -> None:
             for label in labels:
-                step_label = f"select {label}"
                 if await select.locator(f'[data-tag][aria-label="{label}"]').count():
                     continue
                 nonlocal step
-                step = step_label
+                step = f"select {label}"
                 await box.click()
                 await box.fill(label)
                 await page.get_by_role("option", name=label, exact=True).first.click()
                 await page.keyboard.press("Escape")
 
-        await add(methods)
-        # A choice made while the page is still rerunning can be lost; once the page is idle,
-        # add again whatever is missing, so the session never waits for a map nobody asked for.
-        for _ in range(3):
-            await page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
-            missing = [m for m in methods if not await select.locator(f'[data-tag][aria-label="{m}"]').count()]
-            if not missing:
-                break
-            await add(missing)
+        # The methods are chosen in a form: nothing reruns until it is sent, so a choice made
+        # while the default maps are still computing cannot be lost.
+        if set(methods) == set(method_labels("all")):
+            step = "press All methods"
+            await page.get_by_role("button", name="All methods", exact=True).click()
+        elif set(methods) != set(method_labels("fast")):
+            await add(methods)
+            step = "press Explain"
+            await page.get_by_role("button", name="Explain", exact=True).click()
         for label in methods:
             step = f"wait for the {label} map"
             tile = page.locator(
@@ -330,8 +329,9 @@ async def drive(url: str, cases: list[Case], methods: list[str], timeout_ms: int
 
 def method_labels(which: str) -> list[str]:
     from core.explain.methods import METHOD_LABELS, METHODS
+    from ui.state import FAST_METHODS  # what the page runs before anything is pressed
 
-    names = list(METHODS) if which == "all" else [m for m in ("gradcam", "gradcampp", "saliency", "ig") if m in METHODS]
+    names = list(METHODS) if which == "all" else [m for m in FAST_METHODS if m in METHODS]
     return [METHOD_LABELS.get(m, m) for m in names]
 
 

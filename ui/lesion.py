@@ -2,8 +2,8 @@
 
 Nothing is predicted until the user has marked the lesion: a film has no default square.
 The film is shown once, with an invisible click target on every cell of a fine grid (so a
-click anywhere on the film lands on one) and the box tool active; sliders fine-tune the
-centre and the lesion's size afterwards.
+click anywhere on the film lands on one); a mode switch chooses between clicking (a drag
+zooms) and drawing a box. Sliders fine-tune the centre and the lesion's size afterwards.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import streamlit as st
 from core.imaging.lesion import LesionSquare, crop_region, default_box_side, region_from_box, region_from_click
 from core.imaging.pictures import fit_within, to_png
 
-GRID = 64  # click targets per side of the film
+GRID = 48  # click targets per side of the film
+CLICK, BOX = "Click the centre", "Draw a box"
 DISPLAY_SIDE = 640
 
 
@@ -43,7 +44,13 @@ def _apply_selection(event, keys: dict[str, str], h: int, w: int) -> None:
         st.session_state[keys["marked"]] = True
 
 
-def film_figure(film: np.ndarray, region: LesionSquare | None) -> go.Figure:
+def film_figure(film: np.ndarray, region: LesionSquare | None, box_tool: bool = False) -> go.Figure:
+    """The film with a click target on every grid cell; ``box_tool`` makes a drag draw a box.
+
+    Streamlit turns point selection by click off while the box tool is active (a click is
+    then only an event, not a selection), so the two ways of marking are two modes: *click*,
+    where a drag zooms, and *box*, where a drag draws the lesion's box.
+    """
     h, w = film.shape[:2]
     display = fit_within(film, DISPLAY_SIDE)
     k = display.shape[1] / w
@@ -52,7 +59,8 @@ def film_figure(film: np.ndarray, region: LesionSquare | None) -> go.Figure:
     step = max(w, h) / GRID
     gx, gy = np.meshgrid(np.arange(step / 2, w, step), np.arange(step / 2, h, step))
     fig.add_trace(
-        go.Scattergl(
+        # SVG points, not WebGL: Scattergl fires no click while the box tool is active
+        go.Scatter(
             x=gx.ravel(),
             y=gy.ravel(),
             mode="markers",
@@ -66,7 +74,12 @@ def film_figure(film: np.ndarray, region: LesionSquare | None) -> go.Figure:
         fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color="#ffb000", width=2))
     fig.update_xaxes(visible=False, range=[0, w], constrain="domain")
     fig.update_yaxes(visible=False, range=[h, 0], scaleanchor="x", constrain="domain")
-    fig.update_layout(height=520, margin=dict(l=0, r=0, t=0, b=0), dragmode="select", clickmode="event+select")
+    fig.update_layout(
+        height=520,
+        margin=dict(l=0, r=0, t=0, b=0),
+        dragmode="select" if box_tool else "zoom",
+        clickmode="event" if box_tool else "event+select",
+    )
     return fig
 
 
@@ -100,8 +113,16 @@ def lesion_marker(
     )
     left, right = st.columns([3, 2])
     with left:
+        mode = st.segmented_control(
+            "Mark the lesion by",
+            [CLICK, BOX],
+            default=CLICK,
+            key=f"roi_mode_{key}",
+            help="Click: a click marks the lesion's centre; drag to zoom in, double-click to zoom out. "
+            "Box: drag a box around the lesion.",
+        )
         st.plotly_chart(
-            film_figure(film, region),
+            film_figure(film, region, box_tool=mode == BOX),
             key=keys["chart"],
             on_select="rerun",
             selection_mode=("points", "box"),
@@ -109,9 +130,9 @@ def lesion_marker(
         )
     with right:
         st.markdown(
-            "**Mark the lesion.** Click its centre, or draw a box around it (the box tool is on: drag on the film; "
-            "scroll to zoom). The model sees the yellow square: 1.5 × the lesion's size, at least a fifth of the "
-            "film, as in its training data."
+            "**Mark the lesion.** Click its centre, or choose *Draw a box* and drag a box around it (in click mode "
+            "a drag zooms in; scroll also zooms). The model sees the yellow square: 1.5 × the lesion's size, at "
+            "least a fifth of the film, as in its training data."
         )
         if not marked:
             st.info("No lesion marked yet, so no prediction.", icon=":material/ads_click:")

@@ -205,3 +205,143 @@ def test_deep_link_on_a_fresh_server_opens_the_routed_page(browser, histo_weight
             assert broken == []
         finally:
             context.close()
+
+
+def _no_prediction(page) -> bool:
+    return page.get_by_text(re.compile(r"^Prediction: .+ with probability")).count() == 0
+
+
+def _tile(page, label: str):
+    return page.locator('[data-testid="stMarkdownContainer"] strong', has_text=re.compile(f"^{re.escape(label)}$"))
+
+
+def test_radiologist_film_flow_mark_by_click_then_by_box(server, page, cbis_films_dir):
+    """A whole film gets no answer until its lesion is marked; a click and a box both mark it."""
+    film = sorted((cbis_films_dir / "train").glob("*.jpg"))[0]
+    page.goto(server)
+    page.get_by_text("Upload a histopathology patch or a mammogram").wait_for()
+    page.locator('input[type="file"]').set_input_files(str(film))
+    radio = page.locator('[data-testid="stRadio"]').get_by_text("Mammogram lesion", exact=True)
+    radio.wait_for()
+    radio.click()
+    _wait_idle(page)
+    page.get_by_text("No lesion marked yet, so no prediction.").wait_for()
+    assert _no_prediction(page)
+    assert page.locator('[data-testid="stImage"]').count() == 0  # the film is shown once, in the marker
+    drag = page.locator('[data-testid="stPlotlyChart"]').first.locator(".nsewdrag").first
+    box = drag.bounding_box()
+    # 1. a click on the lesion's centre marks it
+    page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.45)
+    page.get_by_text(re.compile(r"^Prediction: .+ with probability")).first.wait_for()
+    _wait_idle(page)
+    page.get_by_text("How far to trust this model").first.wait_for()
+    page.get_by_text(re.compile(r"^Calibrated P\(malignant\)")).first.wait_for()
+    _tile(page, "Grad-CAM").first.wait_for()
+    square = page.get_by_text(re.compile(r"^Square \d+×\d+ px$")).first.inner_text()
+    # 2. a box drawn around a (larger) lesion moves and resizes the square
+    page.get_by_text("Draw a box", exact=True).first.click()
+    _wait_idle(page)
+    box = page.locator('[data-testid="stPlotlyChart"]').first.locator(".nsewdrag").first.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.55
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + box["width"] * 0.2, y0 + box["height"] * 0.2, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        "(before) => [...document.querySelectorAll('[data-testid=\"stImageCaption\"], figcaption, p, div')]"
+        ".some(e => /^Square \\d+×\\d+ px$/.test(e.textContent.trim()) && e.textContent.trim() !== before)",
+        arg=square,
+    )
+    _wait_idle(page)
+    assert not _no_prediction(page)
+    _tile(page, "Grad-CAM").first.wait_for()
+    _screenshot(page, "analyse_film")
+
+
+def _large_he_region(histo_dir, tmp_path) -> Path:
+    """A 3000×2000 px H&E JPEG: a real complete slide, rebuilt from its patches, on white."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from core.model.card import WEIGHTS_DIR
+    from core.region.mosaic import build_mosaic
+
+    held_out = json.loads((WEIGHTS_DIR / "histo.json").read_text())["split"]["held_out"]
+    slide = max((build_mosaic(str(histo_dir / p)).image for p in held_out), key=lambda a: a.shape[0] * a.shape[1])
+    canvas = np.full((2000, 3000, 3), 255, np.uint8)
+    h, w = min(2000, slide.shape[0]), min(3000, slide.shape[1])
+    canvas[:h, :w] = slide[:h, :w]
+    path = tmp_path / "region-3000x2000.jpg"
+    Image.fromarray(canvas).save(path, quality=90)
+    return path
+
+
+def test_pathologist_large_image_flow_offered_region_with_legend_and_export(server, page, histo_dir, tmp_path):
+    image = _large_he_region(histo_dir, tmp_path)
+    page.goto(server)
+    page.get_by_text("Upload a histopathology patch or a mammogram").wait_for()
+    page.locator('input[type="file"]').set_input_files(str(image))
+    page.get_by_text("This H&E image is 3000×2000 px").wait_for()
+    _wait_idle(page)
+    assert _no_prediction(page)  # never squashed into one 50×50 input
+    page.get_by_role("button", name="Open this image in Region").click()
+    page.get_by_role("heading", name="Region analysis").first.wait_for()
+    page.get_by_text("sent here from Analyse").first.wait_for()
+    page.get_by_text("P(IDC) colour key").first.wait_for()
+    page.get_by_text("no data").first.wait_for()
+    _wait_idle(page)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download the map (PNG)").click()
+    png = tmp_path / "map.png"
+    info.value.save_as(png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download the flagged tiles (CSV)").click()
+    csv = tmp_path / "tiles.csv"
+    info.value.save_as(csv)
+    assert csv.read_text().splitlines()[0] == "y,x,status,p_idc"
+    assert page.locator('[data-testid="stException"]').count() == 0
+    _screenshot(page, "region_upload")
+
+
+def test_colour_bar_low_end_is_dark_on_screen_and_choices_made_while_computing_are_kept(server, page, histo_dir):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from core.explain.methods import METHOD_LABELS
+
+    patch = sorted(histo_dir.glob("*/0/*.png"))[1]
+    page.goto(server)
+    page.get_by_text("Upload a histopathology patch or a mammogram").wait_for()
+    page.locator('input[type="file"]').set_input_files(str(patch))
+    select = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Methods").first
+    select.locator("[data-tag]").first.wait_for()
+    # add two methods at once, while the default maps are still computing, then send them
+    wanted = [METHOD_LABELS["smoothgrad"], METHOD_LABELS["occlusion"]]
+    field = select.locator("input").first
+    for label in wanted:
+        field.click()
+        field.fill(label)
+        page.get_by_role("option", name=label, exact=True).first.click()
+        page.keyboard.press("Escape")
+    page.get_by_role("button", name="Explain", exact=True).click()
+    for label in wanted:
+        _tile(page, label).first.wait_for()
+    _wait_idle(page)
+    for label in wanted:
+        assert select.locator(f'[data-tag][aria-label="{label}"]').count() == 1
+    # the Inferno bar (the default colour map) as the browser paints it: black at 0, yellow at 1
+    bar = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="importance: 0 least").first
+    shot = np.asarray(Image.open(io.BytesIO(bar.screenshot())).convert("RGB"), np.float32)
+    coloured = np.flatnonzero((np.abs(shot - 255).sum(axis=2) > 30).any(axis=0))
+    row = shot[: shot.shape[0] // 3].reshape(-1, shot.shape[1], 3)  # the bar sits at the top
+    band = row[:, coloured[0] : coloured[-1] + 1]
+    left = band[:, : max(1, band.shape[1] // 12)].reshape(-1, 3)
+    right = band[:, -max(1, band.shape[1] // 30) :].reshape(-1, 3)
+    dark = left[(np.abs(left - 255).sum(axis=1) > 30)]  # ignore any white gaps between pixels
+    assert dark.mean() < 60, dark.mean(axis=0)  # near-black, not pink or white
+    assert right[:, 0].max() > 200 and right[:, 1].max() > 180  # bright yellow
