@@ -10,6 +10,7 @@ import streamlit as st
 from core.evaluate.paper import BASELINES_NOTE, WHY_THEY_DIFFER, comparison_table
 from core.evaluate.scores import confusion, curves, operating_point
 from core.evaluate.slides import PUBLISHED_WHOLE_SLIDE
+from core.model.calibration import Calibration, describe
 from ui import figures, state, widgets
 
 
@@ -163,10 +164,10 @@ def render() -> None:
             "No evaluation file (`weights/<modality>.eval.json`) is installed, so curves and per-image results are not available."
         )
     else:
-        curves = record.get("curves", {})
+        points = record.get("curves", {})
         st.subheader("ROC and precision–recall")
         c1, c2 = st.columns(2)
-        roc = curves.get("roc", {})
+        roc = points.get("roc", {})
         fig = go.Figure(
             go.Scatter(
                 x=roc.get("fpr", []),
@@ -186,7 +187,7 @@ def render() -> None:
             margin=dict(t=40),
         )
         c1.plotly_chart(fig, key="roc")
-        pr = curves.get("pr", {})
+        pr = points.get("pr", {})
         fig = go.Figure(
             go.Scatter(
                 x=pr.get("recall", []),
@@ -238,7 +239,7 @@ def render() -> None:
             )
 
         st.subheader("Calibration")
-        cal = curves.get("calibration", {})
+        cal = points.get("calibration", {})
         fig = go.Figure(
             go.Scatter(
                 x=cal.get("mean_predicted", []),
@@ -249,6 +250,21 @@ def render() -> None:
                 hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<br>%{customdata} images<extra></extra>",
             )
         )
+        calibration = Calibration.from_card(card)
+        preds = record.get("predictions") or []
+        if calibration is not None and preds:
+            y = np.array([p["label"] for p in preds], int)
+            after = curves(y, calibration.apply(np.array([p["probability"] for p in preds], float))).calibration
+            fig.add_trace(
+                go.Scatter(
+                    x=after["mean_predicted"],
+                    y=after["fraction_positive"],
+                    mode="lines+markers",
+                    customdata=after["count"],
+                    name="calibrated",
+                    hovertemplate="calibrated %{x:.2f}<br>observed %{y:.2f}<br>%{customdata} images<extra></extra>",
+                )
+            )
         fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="grey"), name="perfect"))
         fig.update_layout(
             xaxis_title=f"Mean predicted P({names[1]})",
@@ -257,6 +273,11 @@ def render() -> None:
             margin=dict(t=20),
         )
         st.plotly_chart(fig, key="calibration")
+        if calibration is not None:
+            st.caption(
+                f"The calibrated probability shown beside each answer: {describe(card)}. "
+                "It is fitted on the validation patients, so these test patients check it."
+            )
 
         st.subheader("Per patient")
         st.dataframe(pd.DataFrame(record.get("per_patient", [])), hide_index=True, key="per_patient")

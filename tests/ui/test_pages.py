@@ -263,6 +263,12 @@ def test_metrics_page_mammo(mammo_weights):
     at.segmented_control(key="metrics_modality").set_value("mammo").run()
     _ok(at)
     assert any(m.label == "AUC" for m in at.metric)
+    # the reliability curve before and after the card's calibration, and how it was fitted
+    import json as _json
+
+    specs = [_json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any([t.get("name") for t in s["data"]][:2] == ["model", "calibrated"] for s in specs)
+    assert any("fitted on" in c.value and "validation" in c.value for c in at.caption)
 
 
 def test_gallery_filters_and_opens_in_analyse(histo_weights, histo_dir):
