@@ -1,6 +1,7 @@
 """Concurrent users against one running dashboard.
 
     python bench/load.py [--sessions 8] [--data DIR] [--methods all|fast] [--json]
+    python bench/load.py --suite [--sessions 8] [--soak MINUTES]
 
 Starts ``streamlit run app.py`` on a free loopback port and drives N browser sessions at
 once (Playwright contexts in one Chromium, ``$CHROMIUM`` or /usr/bin/chromium). Each
@@ -64,6 +65,8 @@ class Outcome:
     case: Case
     ok: bool = False
     seconds: float = float("nan")
+    prediction_s: float = float("nan")  # upload to the prediction on screen
+    opacity_s: float = float("nan")  # an opacity change to the page idle again
     shown: str = ""
     tiles: int = 0
     error: str = ""
@@ -238,7 +241,9 @@ def is_loopback_url(url: str) -> bool:
 # --- one browser session ---------------------------------------------------------------
 
 
-async def run_session(browser, url: str, case: Case, methods: list[str], timeout_ms: int) -> Outcome:
+async def run_session(
+    browser, url: str, case: Case, methods: list[str], timeout_ms: int, opacity: bool = False
+) -> Outcome:
     out = Outcome(case)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     context.on("request", lambda request: None if is_loopback_url(request.url) else out.outbound.append(request.url))
@@ -257,6 +262,7 @@ async def run_session(browser, url: str, case: Case, methods: list[str], timeout
         await radio.click()
         step = "wait for the prediction"
         await page.get_by_text(re.compile(r"^Prediction: .+ with probability")).first.wait_for()
+        out.prediction_s = time.perf_counter() - start
         select = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Methods").first
         step = "wait for the method list"
         await select.locator("[data-tag]").first.wait_for()  # the default methods are chosen
@@ -291,6 +297,9 @@ async def run_session(browser, url: str, case: Case, methods: list[str], timeout
         await page.get_by_text("Agreement between methods").wait_for()
         await page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")
         out.seconds = time.perf_counter() - start
+        if opacity:
+            step = "change the opacity"
+            out.opacity_s = await opacity_change(page)
         out.shown = (await page.get_by_text(re.compile(r"^Prediction: .+ with probability")).first.inner_text()).strip()
         out.tiles = sum(
             [
@@ -314,6 +323,24 @@ async def run_session(browser, url: str, case: Case, methods: list[str], timeout
     finally:
         await context.close()
     return out
+
+
+async def opacity_change(page) -> float:
+    """Seconds from one step of the opacity slider to the page idle with the maps repainted."""
+    thumb = page.get_by_role("slider", name="Overlay opacity").first
+    box = page.locator('[data-testid="stSlider"]').filter(has_text="Overlay opacity").first
+    before = await box.inner_text()  # the label, the value shown and the range ends
+    await thumb.focus()
+    status = page.locator('[data-testid="stStatusWidget"]')
+    start = time.perf_counter()
+    await page.keyboard.press("ArrowRight")
+    await page.wait_for_function("([el, v]) => el.innerText !== v", arg=[await box.element_handle(), before])
+    try:  # the rerun may be too quick for its status to show at all
+        await status.wait_for(state="attached", timeout=300)
+    except Exception:
+        pass
+    await status.wait_for(state="detached")
+    return time.perf_counter() - start
 
 
 async def drive(url: str, cases: list[Case], methods: list[str], timeout_ms: int) -> list[Outcome]:
@@ -377,6 +404,121 @@ def run(
     }
 
 
+async def soak(url: str, cases: list[Case], methods: list[str], minutes: float, server: Server) -> dict:
+    """``len(cases)`` users uploading their images again and again for ``minutes``; RSS every 10 s."""
+    from playwright.async_api import async_playwright
+
+    samples: list[tuple[float, float]] = []
+    uploads = 0
+    end = time.monotonic() + minutes * 60
+    start = time.monotonic()
+
+    async def sample() -> None:
+        while time.monotonic() < end:
+            samples.append((round((time.monotonic() - start) / 60, 2), server.rss() / 2**20))
+            await asyncio.sleep(10)
+
+    async def user(browser, k: int) -> None:
+        nonlocal uploads
+        i = k
+        while time.monotonic() < end:
+            await run_session(browser, url, cases[i % len(cases)], methods, 600_000)
+            uploads += 1
+            i += len(cases) // 2 or 1
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            await asyncio.gather(sample(), *(user(browser, k) for k in range(4)))
+        finally:
+            await browser.close()
+    after5 = [m for t, m in samples if t >= 5] or [m for _, m in samples]
+    return {
+        "minutes": minutes,
+        "users": 4,
+        "uploads": uploads,
+        "rss_mb": samples,
+        "rss_at_5_min_mb": after5[0] if after5 else float("nan"),
+        "rss_end_mb": samples[-1][1] if samples else float("nan"),
+        "rss_max_after_5_min_mb": max(after5) if after5 else float("nan"),
+    }
+
+
+def suite(sessions: int = 8, data: str | None = None, soak_minutes: float = 0.0, log_path: Path | None = None) -> dict:
+    """The whole load picture in one run, on one freshly started server.
+
+    (a) the first user on the fresh server (default methods), with one opacity change;
+    (b) ``sessions`` users at once with the default methods, then with all methods;
+    (c) optionally a soak of 4 users uploading again and again for ``soak_minutes``.
+    """
+    root = data_root(data)
+    cases = choose_cases(root, sessions + 1)
+    first, crowd = cases[0], cases[1:]
+    fast, every = method_labels("fast"), method_labels("all")
+    with Server(root, log_path) as server:
+        out: dict = {"sessions": sessions, "start_rss_mb": server.start_rss / 2**20}
+        cold = asyncio.run(drive_one(server.url, first, fast, 900_000))
+        out["cold"] = {
+            "ok": cold.ok,
+            "prediction_s": cold.prediction_s,
+            "panel_s": cold.seconds,
+            "opacity_s": cold.opacity_s,
+            "error": cold.error,
+        }
+        for name, methods in (("default", fast), ("all", every)):
+            outcomes = asyncio.run(drive(server.url, crowd, methods, 900_000))
+            times = [o.seconds for o in outcomes if o.ok]
+            out[name] = {
+                "methods": methods,
+                "succeeded": sum(o.ok for o in outcomes),
+                "median_s": statistics.median(times) if times else float("nan"),
+                "worst_s": max(times) if times else float("nan"),
+                "failures": [o.error for o in outcomes if not o.ok],
+            }
+        out["peak_rss_mb"] = server.peak_rss / 2**20
+        if soak_minutes > 0:
+            out["soak"] = asyncio.run(soak(server.url, crowd[:8], fast, soak_minutes, server))
+            out["peak_rss_mb"] = server.peak_rss / 2**20
+    return out
+
+
+async def drive_one(url: str, case: Case, methods: list[str], timeout_ms: int) -> Outcome:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            return await run_session(browser, url, case, methods, timeout_ms, opacity=True)
+        finally:
+            await browser.close()
+
+
+def format_suite(r: dict) -> str:
+    c = r["cold"]
+    lines = [
+        f"first user, fresh server    prediction {c['prediction_s']:.1f} s, default panel {c['panel_s']:.1f} s"
+        + ("" if c["ok"] else f"  FAILED: {c['error']}"),
+        f"opacity change              {c['opacity_s']:.2f} s to repaint (maps from cache)",
+    ]
+    for name in ("default", "all"):
+        g = r[name]
+        lines.append(
+            f"{r['sessions']} users at once, {name + ' methods':<15} median {g['median_s']:.1f} s, worst {g['worst_s']:.1f} s "
+            f"({g['succeeded']}/{r['sessions']} succeeded, {len(g['methods'])} methods)"
+        )
+    lines.append(f"peak memory                 {r['peak_rss_mb']:.0f} MB RSS (at start {r['start_rss_mb']:.0f} MB)")
+    if "soak" in r:
+        s = r["soak"]
+        growth = (
+            (s["rss_end_mb"] - s["rss_at_5_min_mb"]) / s["rss_at_5_min_mb"] if s["rss_at_5_min_mb"] else float("nan")
+        )
+        lines.append(
+            f"soak {s['minutes']:g} min, {s['users']} users   {s['uploads']} uploads; RSS at 5 min {s['rss_at_5_min_mb']:.0f} MB, "
+            f"at the end {s['rss_end_mb']:.0f} MB ({growth:+.0%}), highest after 5 min {s['rss_max_after_5_min_mb']:.0f} MB"
+        )
+    return "\n".join(lines)
+
+
 def format_report(r: dict) -> str:
     lines = [
         f"sessions            {r['sessions']} concurrent ({r['succeeded']} succeeded), {len(r['methods'])} methods each",
@@ -401,7 +543,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds each session may take")
     ap.add_argument("--log", default=None, help="write the server's output to this file")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--suite",
+        action="store_true",
+        help="the whole picture on one fresh server: first user, an opacity change, "
+        "--sessions users with the default and with all methods",
+    )
+    ap.add_argument(
+        "--soak", type=float, default=0.0, help="with --suite: minutes of 4 users uploading again and again"
+    )
     args = ap.parse_args(argv)
+    if args.suite:
+        result = suite(args.sessions, args.data, args.soak, Path(args.log) if args.log else None)
+        print(json.dumps(result, indent=1) if args.json else format_suite(result))
+        ok = result["cold"]["ok"] and all(result[g]["succeeded"] == args.sessions for g in ("default", "all"))
+        return 0 if ok else 1
     result = run(args.sessions, args.data, args.methods, args.timeout, Path(args.log) if args.log else None)
     print(json.dumps(result, indent=1) if args.json else format_report(result))
     return 0 if result["succeeded"] == result["sessions"] and not result["outbound_requests"] else 1

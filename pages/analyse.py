@@ -10,7 +10,7 @@ from core.explain.metrics.verdict import case_summary
 from core.imaging.guess import guess_modality
 from core.imaging.image import UPLOAD_EXTENSIONS
 from core.imaging.lesion import box_in_input, crop_region, looks_like_whole_film
-from core.imaging.pictures import COLORMAPS, fit_within, to_png
+from core.imaging.pictures import COLORMAPS, colour_key, fit_within, to_png
 from core.imaging.preprocess import is_patch_sized, map_to_image, to_model_input
 from core.modality import INPUT_SIZE, get_modality
 from core.report import render_html, render_pdf, report_from_analysis
@@ -90,9 +90,10 @@ def _maps(analysis, model_input, modality, prediction, target: int, labels: dict
         f"({'the prediction' if target == prediction.class_index else 'not the prediction'}) on one colour scale, 0 (least) to 1 "
         "(most important). Deletion AUC: lower is better; insertion AUC: higher is better."
     )
-    st.plotly_chart(figures.colour_bar(colormap), key="colour_bar", config={"displayModeBar": False})
+    st.image(to_png(colour_key(colormap)), caption="Colour key — importance: 0 least, 1 most")
     widgets.explanation_grid(analysis, model_input, opacity, colormap, key_prefix="tile", signed=signed)
-    with st.expander("Zoom: one map beside the original at full resolution", icon=":material/zoom_in:"):
+    # a toggle, not an expander: a collapsed expander still draws its chart on every repaint
+    if st.toggle("Zoom: one map beside the original at full resolution", key="zoom_on"):
         name = st.selectbox("Map", methods, format_func=lambda m: labels.get(m, m), key="zoom_method")
         e = analysis.methods[name].explanation
         as_signed = signed and e.signed

@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import plotly.graph_objects as go
 
-from core.imaging.pictures import NO_DATA_RGB, colorscale_stops, colourise
+from core.imaging.pictures import NO_DATA_RGB, colorscale_stops, colourise, to_png
 from core.region.tiles import TILE, TISSUE, RegionResult
+
+# The maps are redrawn on every opacity or colour-map change, so their figures are built
+# cheaply: the picture under a map travels as a PNG (a short string, not an array of
+# pixels to validate and serialise), the map as a float32 array, and the layout as one
+# dict given to the constructor (each update_* call costs a validation pass of its own).
+
+
+def _image_trace(rgb: np.ndarray, **extra) -> dict:
+    rgb = np.asarray(rgb, np.float32)
+    rgb = np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb
+    data = base64.b64encode(to_png(np.clip(rgb, 0, 1))).decode("ascii")
+    return {"type": "image", "source": f"data:image/png;base64,{data}", "hoverinfo": "skip", **extra}
+
+
+def _heatmap_trace(heatmap: np.ndarray, opacity: float, colorscale: str, signed: bool, **extra) -> dict:
+    return {
+        "type": "heatmap",
+        "z": np.asarray(heatmap, np.float32),
+        "zmin": -1.0 if signed else 0.0,
+        "zmax": 1.0,
+        "colorscale": "RdBu_r" if signed else colorscale_stops(colorscale),
+        "opacity": opacity,
+        "showscale": False,
+        "hovertemplate": "x %{x}, y %{y}<br>"
+        + ("evidence %{z:+.2f}" if signed else "importance %{z:.2f}")
+        + "<extra></extra>",
+        **extra,
+    }
+
+
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure from trusted, hand-written properties, without plotly's validation pass."""
+    return go.Figure(data=data, layout=layout, _validate=False)
 
 
 def overlay_figure(
@@ -23,28 +58,19 @@ def overlay_figure(
 
     With ``signed`` the heatmap is in [−1, 1] and drawn red (for the class) to blue (against).
     """
-    base = np.asarray(base, np.float32)
-    rgb = np.repeat(base, 3, axis=2) if base.shape[2] == 1 else base
-    fig = go.Figure(go.Image(z=(np.clip(rgb, 0, 1) * 255).astype(np.uint8), hoverinfo="skip"))
+    data = [_image_trace(base)]
     if heatmap is not None:
-        fig.add_trace(
-            go.Heatmap(
-                z=np.asarray(heatmap, np.float32),
-                zmin=-1.0 if signed else 0.0,
-                zmax=1.0,
-                colorscale="RdBu_r" if signed else colorscale_stops(colorscale),
-                opacity=opacity,
-                showscale=show_scale,
-                hovertemplate="x %{x}, y %{y}<br>"
-                + ("evidence %{z:+.2f}" if signed else "importance %{z:.2f}")
-                + "<extra></extra>",
-                colorbar=dict(thickness=10, len=0.9, title=dict(text="importance", side="right")),
-            )
-        )
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=28 if title else 0, b=0), title=title)
-    return fig
+        colorbar = {"thickness": 10, "len": 0.9, "title": {"text": "importance", "side": "right"}}
+        data.append(_heatmap_trace(heatmap, opacity, colorscale, signed, showscale=show_scale, colorbar=colorbar))
+    layout = {
+        "xaxis": {"visible": False, "constrain": "domain"},
+        "yaxis": {"visible": False, "scaleanchor": "x", "constrain": "domain", "autorange": "reversed"},
+        "height": height,
+        "margin": {"l": 0, "r": 0, "t": 28 if title else 0, "b": 0},
+    }
+    if title:
+        layout["title"] = {"text": title}
+    return _figure(data, layout)
 
 
 def zoom_pair(
@@ -60,56 +86,26 @@ def zoom_pair(
     The two panels share their axes, so zooming or panning in either moves both: the
     evidence and the tissue or film under it are always the same pixels.
     """
-    from plotly.subplots import make_subplots
-
-    rgb = (np.clip(np.repeat(original, 3, axis=2) if original.shape[2] == 1 else original, 0, 1) * 255).astype(np.uint8)
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.02, subplot_titles=("original", "map"))
-    for col in (1, 2):
-        fig.add_trace(go.Image(z=rgb, hoverinfo="skip"), row=1, col=col)
-    fig.add_trace(
-        go.Heatmap(
-            z=np.asarray(heatmap, np.float32),
-            zmin=-1.0 if signed else 0.0,
-            zmax=1.0,
-            colorscale="RdBu_r" if signed else colorscale_stops(colorscale),
-            opacity=opacity,
-            showscale=False,
-            hovertemplate="x %{x}, y %{y}<br>"
-            + ("evidence %{z:+.2f}" if signed else "importance %{z:.2f}")
-            + "<extra></extra>",
-        ),
-        row=1,
-        col=2,
-    )
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, constrain="domain", autorange="reversed")
-    fig.update_xaxes(matches="x", row=1, col=2)  # the map panel follows the original's zoom, and back
-    fig.update_yaxes(scaleanchor="x", row=1, col=1)
-    fig.update_yaxes(matches="y", scaleanchor="x2", row=1, col=2)
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=24, b=0), dragmode="zoom")
-    return fig
-
-
-def colour_bar(colorscale: str) -> go.Figure:
-    """A thin horizontal bar of the shared colour scale, 0 to 1."""
-    ramp = np.linspace(0.0, 1.0, 101)[None, :]
-    fig = go.Figure(
-        go.Heatmap(
-            z=ramp,
-            x=ramp[0],
-            colorscale=colorscale_stops(colorscale),
-            zmin=0,
-            zmax=1,
-            showscale=False,
-            hovertemplate="importance %{x:.2f}<extra></extra>",
-        )
-    )
-    fig.update_yaxes(visible=False)
-    fig.update_xaxes(
-        tickvals=[0, 0.25, 0.5, 0.75, 1], range=[0, 1], title=dict(text="importance: 0 least, 1 most", standoff=14)
-    )
-    fig.update_layout(height=95, margin=dict(l=10, r=10, t=5, b=55))
-    return fig
+    hidden = {"visible": False, "constrain": "domain"}
+    data = [
+        _image_trace(original, xaxis="x", yaxis="y"),
+        _image_trace(original, xaxis="x2", yaxis="y2"),
+        _heatmap_trace(heatmap, opacity, colorscale, signed, xaxis="x2", yaxis="y2"),
+    ]
+    layout = {
+        "xaxis": {**hidden, "domain": [0.0, 0.49]},
+        "xaxis2": {**hidden, "domain": [0.51, 1.0], "matches": "x"},  # the map follows the original, and back
+        "yaxis": {**hidden, "scaleanchor": "x", "autorange": "reversed"},
+        "yaxis2": {**hidden, "anchor": "x2", "matches": "y", "scaleanchor": "x2", "autorange": "reversed"},
+        "annotations": [
+            {"text": t, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "yanchor": "bottom", "showarrow": False}
+            for t, x in (("original", 0.245), ("map", 0.755))
+        ],
+        "height": height,
+        "margin": {"l": 0, "r": 0, "t": 24, "b": 0},
+        "dragmode": "zoom",
+    }
+    return _figure(data, layout)
 
 
 def matrix_figure(

@@ -4,7 +4,8 @@ Models and explainers are loaded once per server process and shared by every ses
 (never mutated; each explainer serialises its own calls). :func:`start_warm_up` builds and
 traces them in a background thread when the server starts, so the first user does not pay
 for it. CPU-heavy calls take a slot of :data:`WORK_SLOTS` first, so many sessions queue
-instead of oversubscribing the cores. Per-image work is cached with ``st.cache_data``
+instead of oversubscribing the cores; a session whose user has uploaded something else or
+left gives up its place in the queue. Per-image work is cached with ``st.cache_data``
 under the image's SHA-256 (plus the lesion square) and the settings that change it:
 
 ======================  ==============================================================
@@ -71,11 +72,47 @@ _explainers: dict[tuple, Explainer] = {}
 _warm = {"started": False, "ready": False, "error": ""}
 
 
+def superseded() -> bool:
+    """Whether this session has asked for a new run (a new upload, another choice) or left.
+
+    Reads the pending request of Streamlit's script runner; a fragment's rerun that would
+    not preempt the whole script does not count. Outside a script run: False.
+    """
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+        requests = getattr(get_script_run_ctx(suppress_warning=True), "script_requests", None)
+        state = getattr(requests, "_state", None)
+        if state == ScriptRequestType.STOP:
+            return True
+        if state == ScriptRequestType.RERUN:
+            data = requests._rerun_data
+            return not (data.fragment_id_queue and not data.is_fragment_scoped_rerun)
+    except Exception:  # another Streamlit's internals: never cancel rather than fail
+        return False
+    return False
+
+
+def _hand_over() -> None:
+    """Let Streamlit start the pending run now: any element call raises its rerun (or stop)."""
+    st.empty()
+
+
 @contextmanager
-def work_slot():
-    """Hold one of the :data:`WORK_SLOTS` while computing (a bounded queue in front of the CPU)."""
-    with _work:
+def work_slot(poll_s: float = 0.05):
+    """Hold one of the :data:`WORK_SLOTS` while computing (a bounded queue in front of the CPU).
+
+    A session waiting in the queue whose user has moved on (a new upload, another choice, or
+    the session closed) gives its place up instead of computing an answer nobody will see.
+    """
+    while not _work.acquire(timeout=poll_s):
+        if superseded():
+            _hand_over()
+    try:
         yield
+    finally:
+        _work.release()
 
 
 def load_classifier(modality: str) -> Classifier:

@@ -6,11 +6,13 @@ import numpy as np
 import streamlit as st
 
 from core.explain.metrics.verdict import FAITHFUL, NO_BETTER, WORSE, verdict_of
+from core.imaging.pictures import overlay, signed_overlay, to_png
 from core.modality import MODALITIES, get_modality
 from core.model.calibration import Calibration, describe
-from ui import figures, state
+from ui import state
 
 ACCENT = "#0b6e82"
+TILE_SCALE = 4  # each map pixel drawn as 4×4 screen pixels (nearest), so cells stay crisp
 
 
 def modality_label(name: str) -> str:
@@ -66,19 +68,15 @@ def explanation_grid(
             with col, st.container(border=True):
                 st.markdown(f"**{labels.get(name, name)}**")
                 as_signed = signed and e.signed
-                st.plotly_chart(
-                    figures.overlay_figure(
-                        model_input,
-                        signed_map(e.attribution) if as_signed else e.heatmap,
-                        opacity,
-                        colorscale,
-                        show_scale=False,
-                        height=220,
-                        signed=as_signed,
-                    ),
-                    key=f"{key_prefix}_{name}",
-                    config={"displayModeBar": False},
+                # a picture, not a chart: a repaint (opacity, colour map) swaps one PNG per map,
+                # where a chart per map made the browser redraw them all; values on hover are
+                # in the zoom below
+                picture = (
+                    signed_overlay(model_input, signed_map(e.attribution), opacity)
+                    if as_signed
+                    else overlay(model_input, e.heatmap, opacity, colorscale)
                 )
+                st.image(to_png(picture, TILE_SCALE), width="stretch")
                 v = verdict_of(result)
                 badge = {
                     FAITHFUL: ":green-badge[faithful]",

@@ -87,8 +87,35 @@ def overlay(base: np.ndarray, heatmap: np.ndarray, alpha: float = 0.5, name: str
     return np.clip((1.0 - alpha) * as_rgb(base) + alpha * colorize(heatmap, name), 0.0, 1.0)
 
 
+SIGNED_COLORMAP = "RdBu_r"  # blue (against the class) — white (0) — red (for it)
+
+
+def signed_overlay(base: np.ndarray, signed: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """Blend a [−1, 1] signed map (H, W) over a base image, red for the class and blue against it."""
+    return overlay(base, (np.clip(np.nan_to_num(signed), -1.0, 1.0) + 1.0) / 2.0, alpha, SIGNED_COLORMAP)
+
+
 # ---------------------------------------------------------------------------------------
 # the probability ramp of region maps
+
+
+def colour_key(name: str = DEFAULT_COLORMAP, width: int = 600, bar: int = 18) -> np.ndarray:
+    """A horizontal colour key of a map's colour scale, 0 to 1, with ticks: (H, width, 3) uint8.
+
+    Drawn from the very table the maps are coloured with, as a picture rather than a chart,
+    so it costs the browser nothing to repaint.
+    """
+    pad = 14
+    canvas = Image.new("RGB", (width, bar + 22), "white")
+    lut = (colormap_lut(name, width - 2 * pad) * 255).round().astype(np.uint8)
+    canvas.paste(Image.fromarray(np.repeat(lut[None], bar, axis=0)), (pad, 0))
+    draw = ImageDraw.Draw(canvas)
+    for t in (0.0, 0.25, 0.5, 0.75, 1.0):
+        x = pad + round(t * (width - 2 * pad - 1))
+        draw.line([(x, bar), (x, bar + 4)], fill=(60, 60, 60))
+        label = f"{t:g}"
+        draw.text((x - 3 * len(label), bar + 6), label, fill=(40, 40, 40))
+    return np.asarray(canvas)
 
 
 def colourise(values: np.ndarray) -> np.ndarray:

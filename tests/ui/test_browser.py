@@ -335,7 +335,7 @@ def test_colour_bar_low_end_is_dark_on_screen_and_choices_made_while_computing_a
     for label in wanted:
         assert select.locator(f'[data-tag][aria-label="{label}"]').count() == 1
     # the Inferno bar (the default colour map) as the browser paints it: black at 0, yellow at 1
-    bar = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="importance: 0 least").first
+    bar = page.locator('[data-testid="stImage"]').filter(has_text="importance: 0 least").first.locator("img")
     shot = np.asarray(Image.open(io.BytesIO(bar.screenshot())).convert("RGB"), np.float32)
     coloured = np.flatnonzero((np.abs(shot - 255).sum(axis=2) > 30).any(axis=0))
     row = shot[: shot.shape[0] // 3].reshape(-1, shot.shape[1], 3)  # the bar sits at the top

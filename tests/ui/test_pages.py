@@ -93,6 +93,9 @@ def test_analyse_histo_patch_flow(histo_weights, histo_dir, monkeypatch):
     # the zoom: one map beside the original, two panels whose axes move together
     import json as _json
 
+    assert not any(_json.loads(c.proto.spec)["layout"].get("xaxis2") for c in at.get("plotly_chart"))  # off
+    at.toggle(key="zoom_on").set_value(True).run()
+    _ok(at)
     specs = [_json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     zoom = next(s for s in specs if s["layout"].get("xaxis2"))
     assert zoom["layout"]["xaxis2"]["matches"] == "x" and zoom["layout"]["yaxis2"]["matches"] == "y"
@@ -369,14 +372,18 @@ def test_gallery_probability_names_its_class(histo_weights, histo_dir):
 
 
 def test_colour_scales_are_drawn_from_the_maps_own_table():
-    from core.imaging.pictures import colormap_lut
-    from ui.figures import colour_bar
+    from core.imaging.pictures import colormap_lut, colour_key
+    from ui.figures import zoom_pair
 
-    stops = colour_bar("Inferno").data[0].colorscale
-    assert stops[0][0] == 0 and stops[-1][0] == 1
+    key = colour_key("Inferno", width=300, bar=10)
+    strip = key[5, 14 : 300 - 14]  # the bar, between its margins
+    lut = (colormap_lut("Inferno", 300 - 28) * 255).round()
+    assert np.array_equal(strip, lut.astype(np.uint8))
+    assert strip[0].max() < 10 and strip[-1][0] > 200  # Inferno starts near black, ends yellow
+    fig = zoom_pair(np.zeros((4, 4, 3), np.float32), np.zeros((4, 4)), 0.5, "Inferno")
+    stops = fig.data[2].colorscale
     first = [int(v) for v in stops[0][1][4:-1].split(",")]
-    assert max(first) < 10  # Inferno starts near black, not pink or white
-    assert first == [int(round(c * 255)) for c in colormap_lut("Inferno", len(stops))[0]]
+    assert stops[0][0] == 0 and stops[-1][0] == 1 and max(first) < 10
 
 
 def test_all_methods_in_one_click_and_the_other_class_on_demand(histo_weights, histo_dir):

@@ -49,3 +49,60 @@ def test_work_slots_bound_how_many_heavy_calls_run_at_once():
     for t in threads:
         t.join()
     assert peak[0] == ui.state.WORK_SLOTS
+
+
+class _Ctx:
+    def __init__(self, requests):
+        self.script_requests = requests
+
+
+def test_superseded_reads_streamlits_pending_request(monkeypatch):
+    from streamlit.runtime.scriptrunner_utils import script_run_context
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
+
+    requests = ScriptRequests()
+    monkeypatch.setattr(script_run_context, "get_script_run_ctx", lambda suppress_warning=False: _Ctx(requests))
+    assert not ui.state.superseded()  # nothing pending
+    requests.request_rerun(RerunData(fragment_id_queue=["f"]))  # a fragment's own rerun does not preempt
+    assert not ui.state.superseded()
+    requests = ScriptRequests()
+    requests.request_rerun(RerunData())  # a new upload or choice: a whole-script rerun
+    assert ui.state.superseded()
+    requests = ScriptRequests()
+    requests.request_stop()  # the session closed
+    assert ui.state.superseded()
+    monkeypatch.setattr(script_run_context, "get_script_run_ctx", lambda suppress_warning=False: None)
+    assert not ui.state.superseded()  # outside a script run
+
+
+def test_a_superseded_session_gives_up_its_place_in_the_queue(monkeypatch):
+    class HandedOver(Exception):
+        pass
+
+    def hand_over():
+        raise HandedOver
+
+    waiting = threading.Event()
+    monkeypatch.setattr(ui.state, "superseded", lambda: waiting.is_set())
+    monkeypatch.setattr(ui.state, "_hand_over", hand_over)
+    computed, outcome = [], []
+
+    def late_user():
+        try:
+            with ui.state.work_slot(poll_s=0.01):
+                computed.append("late")
+        except HandedOver:
+            outcome.append("handed over")
+
+    held = [ui.state._work.acquire() for _ in range(ui.state.WORK_SLOTS)]  # every slot busy
+    t = threading.Thread(target=late_user)
+    t.start()
+    time.sleep(0.05)
+    waiting.set()  # the user uploads another image while still queued
+    t.join(timeout=5)
+    for _ in held:
+        ui.state._work.release()
+    assert outcome == ["handed over"] and computed == []
+    with ui.state.work_slot():  # and the slots are all free again
+        pass
+    assert ui.state._work._value == ui.state.WORK_SLOTS
