@@ -140,16 +140,23 @@ def load_explainers(modality: str, methods: tuple[str, ...], settings: Settings 
 
 
 def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
+    """Predictions first (both models), then one method at a time, each step in its own slot.
+
+    A user who uploads while this runs waits for one step, not for the whole warm-up: the
+    slot is given back between steps, and what a prediction needs comes first.
+    """
     try:
-        for modality in modalities:
-            if load_card(modality) is None:
-                continue
+        ready = [m for m in modalities if load_card(m) is not None]
+        cases = {}
+        for modality in ready:
             clf = load_classifier(modality)
-            x = np.full(clf.modality.input_shape, 0.5, np.float32)
             with work_slot():
-                case = prepare_case(clf, x)
-                for explainer in load_explainers(modality, methods).values():
-                    explain_one(clf, explainer, case)  # traces the compiled functions once
+                cases[modality] = prepare_case(clf, np.full(clf.modality.input_shape, 0.5, np.float32))
+        for method in methods:
+            for modality in ready:
+                explainer = load_explainers(modality, (method,))[method]
+                with work_slot():
+                    explain_one(load_classifier(modality), explainer, cases[modality])  # traces it once
         _warm["ready"] = True
     except Exception as exc:  # the app still works, it only starts cold
         _warm["error"] = f"{exc.__class__.__name__}: {exc}"
