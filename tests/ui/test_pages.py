@@ -424,14 +424,16 @@ def test_changing_one_methods_setting_recomputes_only_that_method(histo_weights,
 
 
 def test_signed_maps_keep_the_sign_scaled_to_the_largest():
-    from ui.figures import overlay_figure
+    from core.imaging.pictures import signed_overlay
     from ui.widgets import signed_map
 
     a = np.array([[2.0, -4.0], [0.0, 1.0]], np.float32)
     assert signed_map(a).tolist() == [[0.5, -1.0], [0.0, 0.25]]
     assert signed_map(np.zeros((2, 2))).tolist() == [[0.0, 0.0], [0.0, 0.0]]
-    fig = overlay_figure(np.zeros((2, 2, 3), np.float32), signed_map(a), 0.5, "Inferno", signed=True)
-    assert fig.data[1].zmin == -1.0 and fig.data[1].zmax == 1.0
+    rgb = signed_overlay(np.zeros((2, 2, 3), np.float32), signed_map(a), 1.0)
+    assert rgb[0, 1, 2] > rgb[0, 1, 0] + 0.2  # −1: blue, against the class
+    assert rgb[1, 1, 0] > rgb[1, 1, 2]  # +0.25: reddish, for it
+    assert np.allclose(rgb[1, 0], rgb[1, 0].mean(), atol=0.03) and rgb[1, 0].mean() > 0.9  # 0: white
 
 
 def test_an_unlike_input_is_flagged_beside_its_answer(histo_weights):
