@@ -320,7 +320,7 @@ def test_colour_bar_low_end_is_dark_on_screen_and_choices_made_while_computing_a
     page.locator('input[type="file"]').set_input_files(str(patch))
     select = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Methods").first
     select.locator("[data-tag]").first.wait_for()
-    # add two methods at once, while the default maps are still computing, then send them
+    # add two methods while the default maps are still computing, then send them
     wanted = [METHOD_LABELS["smoothgrad"], METHOD_LABELS["occlusion"]]
     field = select.locator("input").first
     for label in wanted:
@@ -328,6 +328,10 @@ def test_colour_bar_low_end_is_dark_on_screen_and_choices_made_while_computing_a
         field.fill(label)
         page.get_by_role("option", name=label, exact=True).first.click()
         page.keyboard.press("Escape")
+    # the run that was computing finishes: the choices are still there, unsent
+    _wait_idle(page)
+    for label in wanted:
+        assert select.locator(f'[data-tag][aria-label="{label}"]').count() == 1, label
     page.get_by_role("button", name="Explain", exact=True).click()
     for label in wanted:
         _tile(page, label).first.wait_for()
