@@ -139,13 +139,14 @@ def trust_strip(card: dict | None, modality, p_positive: float | None = None) ->
     """The model's validated figures on unseen patients, and the calibrated probability, beside every answer."""
     cal = Calibration.from_card(card)
     if cal is not None and p_positive is not None:
+        how = describe(card)
         st.markdown(
             f"Calibrated P({modality.positive}) = **{float(cal.apply(p_positive)):.3f}** "
             f"(the model's own {p_positive:.3f}, recalibrated)",
-            help="Calibrated: " + describe(card) + ". The decision at 0.5 uses the model's own probability; "
-            "the calibrated one is what 'probability' should mean: among inputs given 0.7, about 7 in 10 positive.",
+            help="The decision at 0.5 uses the model's own probability; the calibrated one is what "
+            "'probability' should mean: among inputs given 0.7, about 7 in 10 positive.",
         )
-        st.caption(f"Calibration: {describe(card)}.")
+        st.caption(f"Calibration: {how}.")
     tm = (card or {}).get("test_metrics") or {}
     if not tm:
         st.caption("No validated figures are recorded for this model.")

@@ -11,8 +11,6 @@ before and after.
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from core.config import configure
@@ -20,8 +18,8 @@ from core.data.labelled import load_labelled
 from core.errors import command
 from core.evaluate.scores import brier_score
 from core.model.calibration import METHOD, expected_calibration_error, fit_platt
-from core.model.card import card_path, read_json, weights_path, write_json
-from core.model.classifier import Classifier
+from core.model.card import card_path, read_json, write_json
+from core.train.shipped import shipped_model
 
 
 def calibration_record(
@@ -55,13 +53,8 @@ def calibration_record(
 @command
 def main(argv: list[str] | None = None) -> int:
     configure()
-    ap = argparse.ArgumentParser(prog="python -m core.train.calibrate", description=__doc__)
-    ap.add_argument("--modality", required=True, choices=["histo", "mammo"])
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--weights", default=None)
-    args = ap.parse_args(argv)
-    weights_file = args.weights or weights_path(args.modality)
-    clf = Classifier.load(args.modality, weights_file)
+    args, clf = shipped_model("python -m core.train.calibrate", __doc__, argv)
+    weights_file = args.weights
     patients = clf.card.get("split", {}).get("patients", {})
     val, test = set(patients.get("val", [])), set(patients.get("test", []))
     if not val or not test:

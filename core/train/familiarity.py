@@ -10,16 +10,13 @@ inputs, the other unseen patients' inputs and a few images of the other modality
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 
 from core.config import configure
 from core.data.labelled import load_labelled
 from core.errors import command
-from core.model.card import weights_path
-from core.model.classifier import Classifier
 from core.model.familiarity import features, fit_reference, reference_path, save_reference, scores
+from core.train.shipped import shipped_model
 
 
 def write_reference(model, x_train: np.ndarray, weights_file) -> dict:
@@ -34,13 +31,8 @@ def write_reference(model, x_train: np.ndarray, weights_file) -> dict:
 @command
 def main(argv: list[str] | None = None) -> int:
     configure()
-    ap = argparse.ArgumentParser(prog="python -m core.train.familiarity", description=__doc__)
-    ap.add_argument("--modality", required=True, choices=["histo", "mammo"])
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--weights", default=None)
-    args = ap.parse_args(argv)
-    weights_file = args.weights or weights_path(args.modality)
-    clf = Classifier.load(args.modality, weights_file)
+    args, clf = shipped_model("python -m core.train.familiarity", __doc__, argv)
+    weights_file = args.weights
     train = set(clf.card.get("split", {}).get("patients", {}).get("train", []))
     data = load_labelled(args.modality, args.data, keep=lambda p: p in train)
     info = write_reference(clf.model, data.x, weights_file)

@@ -54,7 +54,7 @@ def test_estimate_zoom_inverts_the_reference_curve():
     d = fine_detail(img)
     exact = ScaleReference(4.0, (1.0, 2.0, 4.0), (d * 2, d, d / 2))  # d sits at zoom 2
     assert estimate_zoom(img, exact) == pytest.approx(2.0, rel=1e-6)
-    assert estimate_zoom(np.ones((64, 64, 3), np.float32), ref) != estimate_zoom(np.ones((64, 64, 3)), ref)  # NaN
+    assert np.isnan(estimate_zoom(np.ones((64, 64, 3), np.float32), ref))  # no tissue, no estimate
 
 
 @pytest.fixture(scope="module")

@@ -44,13 +44,13 @@ CARD = {
 }
 
 
-def _report(**kw) -> CaseReport:
+def _report(card: dict = CARD, **kw) -> CaseReport:
     return report_from_analysis(
         _fake_analysis(),
         modality=HISTO,
         image=np.random.default_rng(1).random((700, 300, 3)),
         model_input=np.random.default_rng(2).random((50, 50, 3)),
-        card=CARD,
+        card=card,
         labels={"gradcam": "Grad-CAM", "lime": "LIME"},
         image_sha256=IMAGE_SHA,
         **kw,
@@ -155,15 +155,7 @@ def test_calibrated_probability_is_reported_with_how_it_was_fitted():
             "test": {"n": 50, "n_patients": 4, "ece_raw": 0.1, "ece_calibrated": 0.04},
         },
     }
-    r = report_from_analysis(
-        _fake_analysis(),
-        modality=HISTO,
-        image=np.random.default_rng(1).random((60, 60, 3)),
-        model_input=np.random.default_rng(2).random((50, 50, 3)),
-        card=card,
-        labels={"gradcam": "Grad-CAM", "lime": "LIME"},
-        image_sha256=IMAGE_SHA,
-    )
+    r = _report(card)
     expected = float(Calibration(0.5, -0.2).apply(0.91))
     assert r.calibrated_positive == pytest.approx(expected)
     doc = render_html(r)
