@@ -242,16 +242,26 @@ def test_radiologist_film_flow_mark_by_click_then_by_box(server, page, cbis_film
     page.get_by_text("Draw a box", exact=True).first.click()
     _wait_idle(page)
     box = page.locator('[data-testid="stPlotlyChart"]').first.locator(".nsewdrag").first.bounding_box()
-    x0, y0 = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.55
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move(x0 + box["width"] * 0.2, y0 + box["height"] * 0.2, steps=8)
-    page.mouse.up()
-    page.wait_for_function(
+    page.wait_for_timeout(1500)  # the chart takes the box tool after its rerun has painted
+
+    def drag_box() -> None:
+        x0, y0 = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.55
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move(x0 + box["width"] * 0.2, y0 + box["height"] * 0.2, steps=8)
+        page.mouse.up()
+
+    moved = (
         "(before) => [...document.querySelectorAll('[data-testid=\"stImageCaption\"], figcaption, p, div')]"
-        ".some(e => /^Square \\d+×\\d+ px$/.test(e.textContent.trim()) && e.textContent.trim() !== before)",
-        arg=square,
+        ".some(e => /^Square \\d+×\\d+ px$/.test(e.textContent.trim()) && e.textContent.trim() !== before)"
     )
+    drag_box()
+    try:
+        page.wait_for_function(moved, arg=square, timeout=30_000)
+    except Exception:  # a drag that landed while the chart was still switching tools: once more
+        _wait_idle(page)
+        drag_box()
+        page.wait_for_function(moved, arg=square)
     _wait_idle(page)
     assert not _no_prediction(page)
     _tile(page, "Grad-CAM").first.wait_for()
