@@ -193,6 +193,24 @@ class Server:
                 pass
         return total
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server's processes have used so far."""
+        import psutil
+
+        try:
+            proc = psutil.Process(self.proc.pid)
+            procs = [proc, *proc.children(recursive=True)]
+        except psutil.Error:
+            return 0.0
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+        return total
+
     def _sample(self) -> None:
         while not self._stop.is_set():
             self.peak_rss = max(self.peak_rss, self.rss())
@@ -466,9 +484,11 @@ def suite(sessions: int = 8, data: str | None = None, soak_minutes: float = 0.0,
             "error": cold.error,
         }
         for name, methods in (("default", fast), ("all", every)):
+            before = cpu_split(server)
             outcomes = asyncio.run(drive(server.url, crowd, methods, 900_000))
             times = [o.seconds for o in outcomes if o.ok]
             out[name] = {
+                "cpu": cpu_delta(before, cpu_split(server)),
                 "methods": methods,
                 "succeeded": sum(o.ok for o in outcomes),
                 "median_s": statistics.median(times) if times else float("nan"),
@@ -480,6 +500,22 @@ def suite(sessions: int = 8, data: str | None = None, soak_minutes: float = 0.0,
             out["soak"] = asyncio.run(soak(server.url, crowd[:8], fast, soak_minutes, server))
             out["peak_rss_mb"] = server.peak_rss / 2**20
     return out
+
+
+def cpu_split(server: Server) -> tuple[float, float, float]:
+    """(wall clock, the server's CPU seconds, the browsers' CPU seconds) now.
+
+    The browsers (Playwright's driver and Chromium, children of this process) are counted
+    once they have exited, through this process's reaped-children times: call this after
+    ``drive`` has closed its browser.
+    """
+    t = os.times()
+    return time.monotonic(), server.cpu_seconds(), t.children_user + t.children_system
+
+
+def cpu_delta(before: tuple[float, float, float], after: tuple[float, float, float]) -> dict:
+    wall, server, browsers = (a - b for a, b in zip(after, before))
+    return {"wall_s": wall, "server_cpu_s": server, "browser_cpu_s": browsers}
 
 
 async def drive_one(url: str, case: Case, methods: list[str], timeout_ms: int) -> Outcome:
@@ -506,6 +542,12 @@ def format_suite(r: dict) -> str:
             f"{r['sessions']} users at once, {name + ' methods':<15} median {g['median_s']:.1f} s, worst {g['worst_s']:.1f} s "
             f"({g['succeeded']}/{r['sessions']} succeeded, {len(g['methods'])} methods)"
         )
+        if "cpu" in g:
+            c = g["cpu"]
+            lines.append(
+                f"  CPU over that {c['wall_s']:.0f} s: server {c['server_cpu_s']:.1f} s, "
+                f"browsers {c['browser_cpu_s']:.1f} s (of {2 * c['wall_s']:.0f} core-seconds on 2 cores)"
+            )
     lines.append(f"peak memory                 {r['peak_rss_mb']:.0f} MB RSS (at start {r['start_rss_mb']:.0f} MB)")
     if "soak" in r:
         s = r["soak"]

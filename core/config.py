@@ -34,12 +34,17 @@ def configure(*, tf_threads: int | None = None) -> None:
         set_tf_threads(tf_threads)
 
 
-def set_tf_threads(threads: int) -> None:
-    """Size TensorFlow's intra- and inter-op pools; only possible before TF runs anything."""
+def set_tf_threads(threads: int, inter_op: int | None = None) -> None:
+    """Size TensorFlow's intra- and inter-op pools; only possible before TF runs anything.
+
+    ``inter_op`` (default: half of ``threads``, at least 1) bounds how many graph functions
+    run at once: a server whose threads call the model side by side needs one per thread,
+    or their calls queue behind each other.
+    """
     import tensorflow as tf
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(max(1, threads // 2))
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op or max(1, threads // 2))
     except RuntimeError:  # TensorFlow has already started its pools: keep them
         pass

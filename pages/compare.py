@@ -1,4 +1,4 @@
-"""Compare the explanation methods over a set of test images (precomputed by core.explain.compare)."""
+"""Compare the explanation methods over many images: the shipped comparison or any batch run."""
 
 from __future__ import annotations
 
@@ -19,8 +19,21 @@ def render() -> None:
     )
     modality = widgets.modality_picker("compare_modality")
     path = state.compare_path(modality)
-    result = st.session_state.get(f"compare_fresh_{modality}") or state.load_compare(modality)
-    command = f"python -m core.explain.compare --modality {modality} --data DIR --n 40"
+    folder = widgets.results_picker(modality, f"compare_source_{modality}", "The shipped comparison (test patients)")
+    command = f"python -m core.batch.compare --modality {modality} --data DIR --n 40"
+    if folder is not None:
+        try:
+            result, _ = state.load_batch(folder)
+        except BreastXAIError as exc:
+            widgets.show_error(exc)
+            st.stop()
+        if result.get("modality") != modality:
+            st.error(f"'{folder.name}' holds {result.get('modality')} results; choose that modality above.")
+            st.stop()
+        result = {**result, "part": f"batch run '{folder.name}'"}
+        command = f"python -m core.batch --modality {modality} --data DIR --out {folder.name} --maps"
+    else:
+        result = st.session_state.get(f"compare_fresh_{modality}") or state.load_compare(modality)
     if result is None:
         st.info(
             f"No comparison has been computed for this model yet. Run `{command}` (it writes `{path.name}` beside the weights) or recompute it here below."
@@ -34,7 +47,10 @@ def render() -> None:
         st.caption(
             f"{result.get('n_images')} images from {result.get('part', 'the test set')}, seed {result.get('seed')}, "
             f"computed {result.get('created', '')}. Recompute with `{command}`."
+            + (f" {result['errors']} rows could not be scored." if result.get("errors") else "")
         )
+        if folder is not None and (result.get("agreement") or {}).get("spearman_mean") is None:
+            st.caption("This run kept no maps (`--maps`), so the methods' agreement is not shown.")
         if modality == "mammo":
             st.warning(
                 "A weak model (see its cross-validated AUC on Metrics): its maps show what it relies on, which may not be what "
@@ -238,7 +254,7 @@ def render() -> None:
             )
             st.caption("Shown in this session only; the shipped file changes only through the command line.")
             if st.button("Recompute", key="compare_run", disabled=not chosen):
-                from core.explain.compare import build
+                from core.batch.compare import build
 
                 try:
                     with st.spinner(f"Explaining {n} images with {len(chosen)} methods…"):

@@ -7,6 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.errors import BreastXAIError
 from core.evaluate.paper import BASELINES_NOTE, WHY_THEY_DIFFER, comparison_table
 from core.evaluate.scores import confusion, curves, operating_point
 from core.evaluate.slides import PUBLISHED_WHOLE_SLIDE
@@ -124,18 +125,46 @@ def render() -> None:
     )
     modality = widgets.modality_picker("metrics_modality")
     card = state.load_card(modality)
-    record = state.load_eval(modality)
     if card is None:
         st.error(widgets.missing_weights_message(modality))
         st.stop()
+    folder = widgets.results_picker(modality, f"metrics_source_{modality}", "The shipped test results")
     names = card.get("classes", ["negative", "positive"])
-    tm = card.get("test_metrics", {})
     split = card.get("split", {})
-    st.subheader("Headline (test set)")
-    st.caption(
-        f"{tm.get('n', '–')} test images from {tm.get('n_patients', '–')} patients ({tm.get('n_positive', '–')} {names[1]}), "
-        f"{split.get('protocol', '')} split; 95% intervals by bootstrap over patients; threshold 0.5."
-    )
+    if folder is None:
+        record = state.load_eval(modality)
+        tm = card.get("test_metrics", {})
+        st.subheader("Headline (test set)")
+        st.caption(
+            f"{tm.get('n', '–')} test images from {tm.get('n_patients', '–')} patients ({tm.get('n_positive', '–')} {names[1]}), "
+            f"{split.get('protocol', '')} split; 95% intervals by bootstrap over patients; threshold 0.5."
+        )
+    else:
+        try:
+            _, record = state.load_batch(folder)
+        except BreastXAIError as exc:
+            widgets.show_error(exc)
+            st.stop()
+        if record.get("modality") != modality:
+            st.error(f"'{folder.name}' holds {record.get('modality')} results; choose that modality above.")
+            st.stop()
+        tm = record.get("metrics", {})
+        st.subheader(f"Headline (batch run '{folder.name}')")
+        seen = sorted(set(split.get("patients", {}).get("train", [])) | set(split.get("patients", {}).get("val", [])))
+        overlap = len({r["patient"] for r in record.get("per_patient", [])} & set(seen))
+        st.caption(
+            f"{tm.get('n', '–')} images from {tm.get('n_patients', '–')} patients ({tm.get('n_positive', '–')} {names[1]}) "
+            "scored by `python -m core.batch`; 95% intervals by bootstrap over patients; threshold 0.5."
+            + (f" {record['errors']} images could not be read." if record.get("errors") else "")
+        )
+        if overlap:
+            st.warning(
+                f"{overlap} of these patients were in the model's training or validation part: "
+                "these figures are optimistic for them.",
+                icon=":material/warning:",
+            )
+        if record.get("weights_sha256") and record["weights_sha256"] != card.get("weights", {}).get("sha256"):
+            st.warning("This batch run was scored with other weights than the installed ones.")
     if modality == "mammo":
         st.warning(
             f"A weak model: it learned from {card.get('data', {}).get('n_images', '–')} CBIS-DDSM mass lesions from scratch "
@@ -235,7 +264,7 @@ def render() -> None:
             m1.metric("PPV (precision)", widgets.fmt(op["ppv"]))
             m2.metric("NPV", widgets.fmt(op["npv"]))
             st.caption(
-                f"TP {tp} · FP {fp} · FN {fn} · TN {tn}. Recomputed from the per-image predictions in the eval file."
+                f"TP {tp} · FP {fp} · FN {fn} · TN {tn}. Recomputed from the per-image predictions of the results shown."
             )
 
         st.subheader("Calibration")

@@ -1,4 +1,4 @@
-"""Where the app finds things: the repository root and the configured data folders."""
+"""Where the app finds things: the repository root, the configured data and results folders."""
 
 from __future__ import annotations
 
@@ -32,3 +32,13 @@ def mammo_root() -> Path | None:
 
 def mammo_external_root() -> Path | None:
     return _data_folder("mammo", "mini_mias")
+
+
+def results_dir() -> Path:
+    """Where the pages look for batch result folders: ``$BREASTXAI_RESULTS``, else ``artifacts/batch``.
+
+    Each folder of ``python -m core.batch --out`` under it (or the folder itself) can be
+    opened on the Compare and Metrics pages; any other folder can be typed in there.
+    """
+    env = os.environ.get("BREASTXAI_RESULTS")
+    return Path(env) if env else ROOT / "artifacts" / "batch"

@@ -17,6 +17,7 @@ cached call             key
 ``load_eval``           modality
 ``load_external_eval``  modality
 ``load_compare``        modality, the file's modification time (a recomputed file is re-read)
+``load_batch``          a batch result folder, its parts' names and modification times
 ``complete_slides``     the histopathology data folder
 ``decode``              the upload's bytes and name
 ``unfamiliarity``       modality, case key
@@ -63,8 +64,10 @@ from core.region.mosaic import complete_folders
 FAST_METHODS = ("gradcam", "gradcampp", "ig", "saliency")
 
 
-# One CPU-heavy call at a time per two cores: TensorFlow already spreads one call over them.
-WORK_SLOTS = max(1, (os.cpu_count() or 2) // 2)
+# One CPU-heavy call at a time per core. A single call on a 50×50 input keeps TensorFlow's
+# pool busy only in part (a load test measured the 2 cores 40% idle with one slot), so two
+# calls side by side on two cores finish sooner than the same calls one after the other.
+WORK_SLOTS = max(1, int(os.environ.get("BREASTXAI_WORK_SLOTS", 0)) or os.cpu_count() or 2)
 _work = threading.BoundedSemaphore(WORK_SLOTS)
 _resources_lock = threading.RLock()
 _classifiers: dict[str, Classifier] = {}
@@ -115,9 +118,23 @@ def work_slot(poll_s: float = 0.05):
         _work.release()
 
 
+# TensorFlow threads per call. Each work slot runs one call on one thread: on 2 cores, two
+# single-threaded calls side by side beat two-threaded calls that fight each other (and the
+# browsers) for the same cores. Two threads calling the 102-image forward pass of the
+# deletion/insertion curves: 66 calls/s with 1 intra- and 2 inter-op threads, against 59
+# with 2 and 2, and 35 with 1 and 1 (the inter-op pool then runs one call at a time).
+TF_THREADS = max(1, int(os.environ.get("BREASTXAI_TF_THREADS", 1)))
+
+
 def load_classifier(modality: str) -> Classifier:
     """The shipped model for ``modality``, its SHA-256 checked against its card (one per process)."""
     with _resources_lock:
+        if not _classifiers:
+            from core.config import set_tf_threads
+
+            # Before TensorFlow runs anything in this process; one inter-op thread per slot,
+            # or the slots' calls would queue behind each other inside TensorFlow.
+            set_tf_threads(TF_THREADS, inter_op=WORK_SLOTS)
         if modality not in _classifiers:
             _classifiers[modality] = Classifier.load(modality)
         return _classifiers[modality]
@@ -163,13 +180,46 @@ def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
         _warm["ready"] = True
 
 
+def keep_keras_between_runs() -> bool:
+    """Stop Streamlit from clearing the Keras session after every script run.
+
+    Streamlit does so for apps that build a model per run; this app keeps one model set per
+    process for every session, so the clear (a full garbage collection of a heap holding
+    TensorFlow) is pure cost, paid on every rerun of every session: about 10 of the 22 CPU
+    seconds a profile of 8 users found in the server. Matplotlib figures are still closed
+    after each run, the other half of what Streamlit does there. Returns whether it applied.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import script_runner
+    except ImportError:  # another Streamlit layout: leave it as it is
+        return False
+    if not hasattr(script_runner, "_clean_problem_modules"):
+        return False
+
+    def close_figures() -> None:
+        import sys
+
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            try:
+                plt.close("all")
+            except Exception:  # noqa: BLE001, S110 — as Streamlit: never fail a run for it
+                pass
+
+    script_runner._clean_problem_modules = close_figures
+    return True
+
+
 def start_warm_up(modalities: tuple[str, ...] = ("histo", "mammo"), methods: tuple[str, ...] = ()) -> None:
     """Load the models and trace the default methods in the background, once per process.
 
     Set ``BREASTXAI_WARM_START=0`` to skip it (the in-process tests do).
     """
     with _resources_lock:
-        if _warm["started"] or os.environ.get("BREASTXAI_WARM_START", "1") == "0":
+        if _warm["started"]:
+            return
+        keep_keras_between_runs()
+        if os.environ.get("BREASTXAI_WARM_START", "1") == "0":
             return
         _warm["started"] = True
     threading.Thread(target=_warm_up, args=(modalities, methods or FAST_METHODS), daemon=True, name="warm-up").start()
@@ -235,6 +285,28 @@ def _canonical_methods(record):
     if isinstance(record, list):
         return [canonical(v) if isinstance(v, str) else _canonical_methods(v) for v in record]
     return record
+
+
+def load_batch(folder: str | Path) -> tuple[dict, dict]:
+    """A batch result folder as (Compare record, Metrics record), re-read when a part is added.
+
+    Raises:
+        BreastXAIError: not a batch folder, or no image in it was scored.
+    """
+    from core.batch.store import part_files
+
+    parts = tuple((p.name, p.stat().st_mtime) for p in part_files(folder))
+    return _load_batch(str(Path(folder).resolve()), parts)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _load_batch(folder: str, parts: tuple) -> tuple[dict, dict]:
+    # ``parts`` has no underscore on purpose: it is part of the cache key.
+    from core.batch.store import read_results
+    from core.batch.summary import compare_record, evaluation_record
+
+    df = read_results(folder)
+    return _canonical_methods(compare_record(folder, df)), evaluation_record(folder, df)
 
 
 @st.cache_data(show_spinner=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
@@ -9,7 +11,7 @@ from core.explain.metrics.verdict import FAITHFUL, NO_BETTER, WORSE, verdict_of
 from core.imaging.pictures import overlay, signed_overlay, to_png
 from core.modality import MODALITIES, get_modality
 from core.model.calibration import Calibration, describe
-from ui import state
+from ui import paths, state
 
 ACCENT = "#0b6e82"
 TILE_SCALE = 4  # each map pixel drawn as 4×4 screen pixels (nearest), so cells stay crisp
@@ -33,6 +35,33 @@ def modality_picker(key: str, container=st) -> str:
         key=key,
     )
     return choice or "histo"
+
+
+OWN_FOLDER = "\u2026"  # the results choice "a folder of my own"
+
+
+def results_picker(modality: str, key: str, shipped: str) -> Path | None:
+    """Which results a reviewer page shows: the files shipped with the weights, or a batch run.
+
+    Offers the batch folders of this modality found under :func:`ui.paths.results_dir`
+    and any folder typed in. Returns the chosen batch folder, or None for the shipped files.
+    """
+    from core.batch.summary import batch_folders
+
+    found = [str(p) for p in batch_folders(paths.results_dir(), modality)]
+    labels = {"": shipped, OWN_FOLDER: "A batch folder of my own\u2026"}
+    choice = st.selectbox(
+        "Results shown",
+        ["", *found, OWN_FOLDER],
+        format_func=lambda v: labels.get(v) or f"Batch run: {Path(v).name}",
+        key=key,
+        help="A batch run is a folder written by `python -m core.batch --out DIR`: every image of a cohort scored. "
+        f"Folders under `{paths.results_dir().name}/` (or `$BREASTXAI_RESULTS`) are listed here.",
+    )
+    if choice == OWN_FOLDER:
+        typed = st.text_input("Batch result folder", key=f"{key}_path", placeholder="path written by --out")
+        return Path(typed).expanduser() if typed.strip() else None
+    return Path(choice) if choice else None
 
 
 def show_error(exc: Exception) -> None:

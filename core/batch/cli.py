@@ -87,6 +87,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="send the repository to the Ray workers as their working_dir (default: only with --address)",
     )
+    ap.add_argument(
+        "--maps",
+        action="store_true",
+        help="also keep every map (float16, beside each part as part-NNNNN.maps.npz), e.g. for the methods' agreement",
+    )
     ap.add_argument("--verbose", action="store_true", help="show Ray's and the workers' own output")
     args = ap.parse_args(argv)
     for name in ("workers", "cpus_per_worker", "limit", "batch_size", "part_rows"):
@@ -133,7 +138,6 @@ def _ray_failure(exc: Exception) -> BreastXAIError:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from core.batch import engine
     from core.batch.worker import portable_weights
     from core.explain.metrics.faithfulness import STEPS
     from core.model.card import verify_weights, weights_path
@@ -163,8 +167,29 @@ def run(args: argparse.Namespace) -> dict:
         "seed": args.seed,
         "steps": STEPS,
         "expect_sha256": sha,
+        "maps": bool(getattr(args, "maps", False)),
     }
     start = time.perf_counter()
+    images, interrupted = score_rows(todo, store, scorer_kwargs, args)
+    seconds = time.perf_counter() - start
+    return {
+        "rows": len(rows),
+        "skipped": len(rows) - len(todo),
+        "images": images,
+        "seconds": seconds,
+        "rows_written": store.rows_written,
+        "interrupted": interrupted,
+    }
+
+
+def score_rows(todo: list[dict], store: ResultStore, scorer_kwargs: dict, args: argparse.Namespace) -> tuple[int, bool]:
+    """Score ``todo`` on the engine ``args`` name and add every batch to ``store``.
+
+    ``args`` carries the engine settings of :func:`parse_args` (engine, address, workers,
+    cpus_per_worker, batch_size, ship_code, verbose). Returns (images scored, interrupted).
+    """
+    from core.batch import engine
+
     images = 0
     interrupted = False
     progress = Progress(len(todo), "scoring") if todo else None
@@ -195,15 +220,7 @@ def run(args: argparse.Namespace) -> dict:
         store.flush()
         if progress is not None:
             progress.close()
-    seconds = time.perf_counter() - start
-    return {
-        "rows": len(rows),
-        "skipped": len(rows) - len(todo),
-        "images": images,
-        "seconds": seconds,
-        "rows_written": store.rows_written,
-        "interrupted": interrupted,
-    }
+    return images, interrupted
 
 
 def format_summary(out: str | os.PathLike) -> str:

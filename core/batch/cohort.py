@@ -27,11 +27,24 @@ from core.data.mammo import find_mammo_lesions
 #              (``cx``, ``cy``), or the whole image when ``side`` is 0;
 #   "film"   — a lesion on a whole film, framed by the model's box rule
 #              (core.imaging.lesion.side_for_box) from its box centre (``cx``, ``cy``) and the
-#              box's longer side ``side``.
-ROW_KEYS: tuple[str, ...] = ("image_id", "patient_id", "label", "path", "framing", "cx", "cy", "side", "abnormality")
+#              box's longer side ``side``; the box itself is ``box_w`` × ``box_h`` around that
+#              centre, so that each map can be scored against it (localisation).
+ROW_KEYS: tuple[str, ...] = (
+    "image_id",
+    "patient_id",
+    "label",
+    "path",
+    "framing",
+    "cx",
+    "cy",
+    "side",
+    "abnormality",
+    "box_w",
+    "box_h",
+)
 
 
-def _row(image_id, patient, label, path, framing, cx=0.0, cy=0.0, side=0.0, abnormality="") -> dict:
+def _row(image_id, patient, label, path, framing, cx=0.0, cy=0.0, side=0.0, abnormality="", box_w=0.0, box_h=0.0):
     return {
         "image_id": str(image_id),
         "patient_id": str(patient),
@@ -42,6 +55,8 @@ def _row(image_id, patient, label, path, framing, cx=0.0, cy=0.0, side=0.0, abno
         "cy": float(cy),
         "side": float(side),
         "abnormality": str(abnormality),
+        "box_w": float(box_w),
+        "box_h": float(box_h),
     }
 
 
@@ -51,13 +66,25 @@ def _mammo_rows(root: str | os.PathLike, source: str) -> list[dict]:
         rows = []
         for f in sorted(read_film_lesions(root).lesions, key=lambda f: f.id):
             x, y, w, h = f.box  # the centre and longer side give core.imaging.lesion.square_for_box's square
-            rows.append(_row(f.id, f.patient, f.label, f.path, "film", x + w / 2.0, y + h / 2.0, max(w, h)))
+            rows.append(_row(f.id, f.patient, f.label, f.path, "film", x + w / 2.0, y + h / 2.0, max(w, h), "", w, h))
         return rows
     lesions = find_mammo_lesions(root, source)
     if lesions and all(lesion.source == "mini-MIAS film" for lesion in lesions):
         # Whole films: lesions with a location, framed from the film by the box rule.
         return [
-            _row(x.id, x.patient, x.label, x.path, "film", x.cx, x.cy, 2.0 * x.radius, x.abnormality)
+            _row(
+                x.id,
+                x.patient,
+                x.label,
+                x.path,
+                "film",
+                x.cx,
+                x.cy,
+                2.0 * x.radius,
+                x.abnormality,
+                2.0 * x.radius,
+                2.0 * x.radius,
+            )
             for x in lesions
             if x.radius > 0
         ]

@@ -7,7 +7,11 @@ predictions-only run, and for an image whose file could not be read, whose row c
 file first and then linked into place, so a part is either complete or absent and an
 interrupted run loses at most the rows it had not yet flushed. ``<out>/run.json`` records
 what the numbers depend on (modality, weights, seed, curve steps); a rerun into the same
-folder must match it, and skips the images (and methods) already written.
+folder must match it, and skips the images (and methods) already written. A run asked to
+keep its maps (``--maps``) writes each part's maps beside it as ``part-00000.maps.npz``
+(image ids, methods, the (H, W) attributions as float16, and whether each is signed),
+after the part itself: a run killed between the two leaves that part's images without
+maps, which the readers of maps allow for.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ NO_METHOD = "none"  # the method of a predictions-only row and of an unreadable 
 IMAGE_ERROR = "error"  # in ResultStore.done(): the image itself could not be scored
 MANIFEST = "run.json"
 PART_PREFIX = "part-"
+MAPS_SUFFIX = ".maps.npz"
 
 SCHEMA = pa.schema(
     [
@@ -45,6 +50,10 @@ SCHEMA = pa.schema(
         ("insertion_auc", pa.float64()),  # higher is better
         ("random_deletion_auc", pa.float64()),  # the seeded random map's scores: the reference
         ("random_insertion_auc", pa.float64()),
+        # Against the lesion box, when the image has one (CBIS-DDSM, mini-MIAS films); NaN otherwise.
+        ("relevance_mass", pa.float64()),  # share of the map's positive attribution inside the box
+        ("pointing_hit", pa.float64()),  # 1 when the map's peak lies in the box, else 0
+        ("box_share", pa.float64()),  # the box's share of the input: a uniform map's relevance mass
         ("seconds", pa.float64()),  # the method's map (or, for "none", the prediction)
         ("case_seconds", pa.float64()),  # the whole image: reading, prediction, reference, methods
         ("error", pa.string()),  # null when the row is fine
@@ -90,6 +99,30 @@ def read_results(folder: str | os.PathLike) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def maps_file(part: Path) -> Path:
+    """The maps shard written beside a part (``part-00000.parquet`` → ``part-00000.maps.npz``)."""
+    return part.with_name(part.name.removesuffix(".parquet") + MAPS_SUFFIX)
+
+
+def read_maps(folder: str | os.PathLike) -> dict[tuple[str, str], tuple[np.ndarray, bool]]:
+    """(image id, method) → (attribution (H, W) float32, signed) for every map kept under ``folder``.
+
+    Parts without a shard (a run without ``--maps``, or one killed between part and
+    shard) contribute nothing; a map written twice keeps the later part's copy.
+    """
+    out: dict[tuple[str, str], tuple[np.ndarray, bool]] = {}
+    for part in part_files(folder):
+        shard = maps_file(part)
+        if not shard.is_file():
+            continue
+        with np.load(shard, allow_pickle=False) as z:
+            for image_id, method, attribution, signed in zip(
+                z["image_id"].tolist(), z["method"].tolist(), z["maps"], z["signed"].tolist()
+            ):
+                out[(image_id, method)] = (attribution.astype(np.float32), bool(signed))
+    return out
+
+
 class ResultStore:
     """The output folder of one batch run: its manifest, what is done, and the parts.
 
@@ -111,6 +144,7 @@ class ResultStore:
         self.part_rows = part_rows
         self.part_seconds = part_seconds
         self._buffer: list[pa.Table] = []
+        self._maps: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._buffered = 0
         self._last_write = time.monotonic()
         self.rows_written = 0
@@ -155,6 +189,18 @@ class ResultStore:
         if table.num_rows:
             self._buffer.append(table)
             self._buffered += table.num_rows
+            if "map" in batch:
+                maps = np.asarray(batch["map"])
+                kept = np.isfinite(maps.reshape(len(maps), -1)).all(axis=1)
+                if kept.any():
+                    self._maps.append(
+                        (
+                            np.asarray(batch["image_id"], dtype=str)[kept],
+                            np.asarray(batch["method"], dtype=str)[kept],
+                            maps[kept].astype(np.float16),
+                            np.asarray(batch["signed"], bool)[kept],
+                        )
+                    )
         if self._buffered >= self.part_rows or (
             self._buffered and time.monotonic() - self._last_write >= self.part_seconds
         ):
@@ -177,7 +223,15 @@ class ResultStore:
             except FileExistsError:
                 index += 1
         tmp.unlink()
-        self._buffer, self._buffered = [], 0
+        if self._maps:
+            shard = maps_file(path)
+            tmp = shard.with_name(f".{shard.name}.{os.getpid()}.tmp.npz")
+            np.savez(
+                tmp,
+                **{k: np.concatenate(v) for k, v in zip(("image_id", "method", "maps", "signed"), zip(*self._maps))},
+            )
+            os.replace(tmp, shard)
+        self._buffer, self._maps, self._buffered = [], [], 0
         self._last_write = time.monotonic()
         self.rows_written += table.num_rows
         self.parts_written += 1
@@ -250,7 +304,9 @@ __all__ = [
     "SCHEMA",
     "ResultStore",
     "Summary",
+    "maps_file",
     "part_files",
+    "read_maps",
     "read_results",
     "summarise",
     "to_table",

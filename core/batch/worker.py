@@ -56,11 +56,19 @@ def portable_weights(weights: str | os.PathLike | None) -> str | None:
 
 
 def read_input(modality: str, row: dict, films: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """A cohort row's image as a (50, 50, C) model input, as ``core.data.labelled`` loads it.
+    """A cohort row's image as a (50, 50, C) model input, as ``core.data.labelled`` loads it."""
+    return read_case_input(modality, row, films)[0]
+
+
+def read_case_input(
+    modality: str, row: dict, films: dict[str, np.ndarray] | None = None
+) -> tuple[np.ndarray, tuple[float, float, float, float] | None]:
+    """A cohort row's (50, 50, C) model input and its lesion box in input pixels (or None).
 
     ``row["framing"]`` (see :data:`core.batch.cohort.ROW_KEYS`) says how: an IDC patch
     padded to 50 px, a lesion region (:func:`core.data.mammo.lesion_region`), or a lesion on
-    a whole film framed by the model's box rule. ``films`` keeps the last film decoded.
+    a whole film framed by the model's box rule — the one framing with a known box, mapped
+    into the input as ``core.data.labelled`` maps it. ``films`` keeps the last film decoded.
     """
     from core.modality import get_modality
 
@@ -68,13 +76,13 @@ def read_input(modality: str, row: dict, films: dict[str, np.ndarray] | None = N
     if modality == "histo":
         from core.data.histo import load_patch
 
-        return load_patch(path)
+        return load_patch(path), None
     from core.imaging.preprocess import to_model_input
 
     target = get_modality(modality)
     if row.get("framing", "region") == "film":
         from core.imaging.decode import read_image
-        from core.imaging.lesion import LesionSquare, crop_inside, side_for_box
+        from core.imaging.lesion import LesionSquare, crop_inside, frame_box, side_for_box
         from core.imaging.preprocess import to_gray
 
         films = {} if films is None else films
@@ -83,8 +91,13 @@ def read_input(modality: str, row: dict, films: dict[str, np.ndarray] | None = N
             films[path] = to_gray(read_image(path).pixels)
         film = films[path]
         h, w = film.shape[:2]
-        square = LesionSquare(float(row["cx"]), float(row["cy"]), side_for_box(float(row["side"]), h, w))
-        return to_model_input(crop_inside(film, square), target)
+        cx, cy = float(row["cx"]), float(row["cy"])
+        bw, bh = float(row.get("box_w", 0.0)), float(row.get("box_h", 0.0))
+        if bw > 0 and bh > 0:  # the reader's own rule (core.data.labelled frames film lesions the same way)
+            square, box = frame_box((cx - bw / 2.0, cy - bh / 2.0, bw, bh), h, w, size=target.input_shape[0])
+        else:
+            square, box = LesionSquare(cx, cy, side_for_box(float(row["side"]), h, w)), None
+        return to_model_input(crop_inside(film, square), target), box
     from core.data.mammo import Lesion, lesion_region
 
     lesion = Lesion(
@@ -97,7 +110,7 @@ def read_input(modality: str, row: dict, films: dict[str, np.ndarray] | None = N
         cy=float(row.get("cy", 0.0)),
         side=float(row.get("side", 0.0)),
     )
-    return to_model_input(lesion_region(lesion), target)
+    return to_model_input(lesion_region(lesion), target), None
 
 
 def _error_text(exc: BaseException) -> str:
@@ -124,6 +137,7 @@ class CaseScorer:
             differs refuses to start.
         warm: run every explainer once on a blank input in ``__init__``, so that the
             first image's ``seconds`` do not include tracing.
+        maps: also return each method's map (``map``, ``signed``) for the store to keep.
     """
 
     def __init__(
@@ -136,6 +150,7 @@ class CaseScorer:
         tf_threads: int | None = None,
         expect_sha256: str | None = None,
         warm: bool = True,
+        maps: bool = False,
     ) -> None:
         configure(tf_threads=tf_threads)
         from core.explain.case import build_explainers, prepare_case, resolve_methods, warm_up
@@ -143,6 +158,7 @@ class CaseScorer:
         from core.model.classifier import Classifier
 
         self.modality = modality
+        self.maps = bool(maps)
         self._films: dict[str, np.ndarray] = {}  # the last film decoded: its lesions may follow
         self.seed = int(seed)
         self.steps = int(steps or STEPS)
@@ -172,6 +188,10 @@ class CaseScorer:
         """One row's image as a (50, 50, C) model input (see :func:`read_input`)."""
         return read_input(self.modality, row, self._films)
 
+    def read_case(self, row: dict) -> tuple[np.ndarray, tuple[float, float, float, float] | None]:
+        """One row's model input and lesion box in input pixels (see :func:`read_case_input`)."""
+        return read_case_input(self.modality, row, self._films)
+
     def wanted(self, row: dict) -> list[str]:
         """The methods a row asks for (all of this scorer's, if the row does not say)."""
         return [m for m in str(row.get("methods", ",".join(self.methods))).split(",") if m]
@@ -199,7 +219,8 @@ class CaseScorer:
         if not names:
             return self.predict_only([row])
         try:
-            case = prepare_case(self.classifier, self.read(row), seed=self.seed, steps=self.steps)
+            x, box = self.read_case(row)
+            case = prepare_case(self.classifier, x, seed=self.seed, steps=self.steps, box=box)
         except Exception as exc:  # noqa: BLE001 — any failure of one image is that image's row
             return [{**base, "error": _error_text(exc), "case_seconds": time.perf_counter() - start}]
         base.update(probability=float(case.prediction.p_positive), predicted=int(case.prediction.class_index))
@@ -209,17 +230,23 @@ class CaseScorer:
                 if name not in self.explainers:
                     raise ValueError(f"method {name!r} was not built by this worker")
                 r = explain_one(self.classifier, self.explainers[name], case)
-                rows.append(
-                    {
-                        **base,
-                        "method": name,
-                        "deletion_auc": float(r.deletion_auc),
-                        "insertion_auc": float(r.insertion_auc),
-                        "random_deletion_auc": float(r.random_deletion_auc),
-                        "random_insertion_auc": float(r.random_insertion_auc),
-                        "seconds": float(r.explanation.seconds),
-                    }
-                )
+                out = {
+                    **base,
+                    "method": name,
+                    "deletion_auc": float(r.deletion_auc),
+                    "insertion_auc": float(r.insertion_auc),
+                    "random_deletion_auc": float(r.random_deletion_auc),
+                    "random_insertion_auc": float(r.random_insertion_auc),
+                    "seconds": float(r.explanation.seconds),
+                }
+                if r.localisation is not None:
+                    out["relevance_mass"] = float(r.localisation.relevance_mass)
+                    out["pointing_hit"] = float(r.localisation.pointing_hit)
+                    out["box_share"] = float(r.localisation.box_share)
+                if self.maps:
+                    out["map"] = np.asarray(r.explanation.attribution, np.float32)
+                    out["signed"] = bool(r.explanation.signed)
+                rows.append(out)
             except Exception as exc:  # noqa: BLE001 — one method failing on one image
                 rows.append({**base, "method": name, "error": f"{name}: {_error_text(exc)}"})
         case_seconds = time.perf_counter() - start
@@ -251,6 +278,7 @@ class CaseScorer:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """A batch of cohort rows (column arrays) → the output rows (column arrays of :data:`COLUMNS`)."""
+        started = time.time()
         keys = list(batch)
         n = len(batch[keys[0]]) if keys else 0
         rows = [{k: _plain(batch[k][i]) for k in keys} for i in range(n)]
@@ -258,25 +286,39 @@ class CaseScorer:
         for row in rows:
             if self.wanted(row):
                 out.extend(self.score(row))
-        return columns(out)
+        result = columns(out, self.classifier.modality.input_shape[:2] if self.maps else None)
+        # When this batch ran in the worker (wall clock, seconds): for the throughput once the
+        # workers are up (bench/batch.py); not written to the Parquet parts.
+        result["batch_started"] = np.full(len(out), started)
+        result["batch_finished"] = np.full(len(out), time.time())
+        return result
 
 
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def columns(rows: list[dict]) -> dict[str, np.ndarray]:
-    """Output rows as column arrays with fixed dtypes (an empty batch keeps them too)."""
+def columns(rows: list[dict], map_shape: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+    """Output rows as column arrays with fixed dtypes (an empty batch keeps them too).
+
+    With ``map_shape`` the batch also carries ``map`` (N, H, W) — NaN for a row without
+    one (an error, a predictions-only row) — and ``signed`` (N,).
+    """
     out: dict[str, np.ndarray] = {}
+    if map_shape is not None:
+        blank = np.full(map_shape, np.nan, np.float32)
+        out["map"] = np.stack([r.get("map", blank) for r in rows]) if rows else np.zeros((0, *map_shape), np.float32)
+        out["signed"] = np.asarray([bool(r.get("signed", False)) for r in rows], bool)
     for col in COLUMNS:
+        if col in FLOAT_COLUMNS:  # a score a row does not have (e.g. localisation without a box) is NaN
+            out[col] = np.asarray([r.get(col, np.nan) for r in rows], np.float64)
+            continue
         values = [r[col] for r in rows]
-        if col in FLOAT_COLUMNS:
-            out[col] = np.asarray(values, np.float64)
-        elif col in ("label", "predicted"):
+        if col in ("label", "predicted"):
             out[col] = np.asarray(values, np.int64)
         else:
             out[col] = np.asarray(values, dtype=str) if values else np.zeros(0, dtype=str)
     return out
 
 
-__all__ = ["CaseScorer", "columns", "portable_weights", "read_input", "resolve_weights"]
+__all__ = ["CaseScorer", "columns", "portable_weights", "read_case_input", "read_input", "resolve_weights"]

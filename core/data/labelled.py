@@ -13,7 +13,7 @@ from core.data.cbis_films import FilmLesion, is_film_layout, read_film_lesions
 from core.data.histo import find_patches, load_patches
 from core.data.mammo import Lesion, find_mammo_lesions, lesion_region
 from core.imaging.decode import read_image
-from core.imaging.lesion import LesionSquare, box_in_input, crop_inside, side_for_box, square_for_box
+from core.imaging.lesion import LesionSquare, crop_inside, frame_box
 from core.imaging.preprocess import resize_linear, to_gray, to_model_input
 from core.modality import HISTO, MAMMO, Modality
 
@@ -82,13 +82,6 @@ def load_histo(root: str | os.PathLike, keep: PatientFilter = None) -> LabelledS
     )
 
 
-def _film_square(lesion: FilmLesion | Lesion, height: int, width: int) -> LesionSquare:
-    """The model's square for a film lesion: a CBIS-DDSM box, or a mini-MIAS circle's bounding square."""
-    if isinstance(lesion, FilmLesion):
-        return square_for_box(*lesion.box, height, width)
-    return LesionSquare(lesion.cx, lesion.cy, side_for_box(2.0 * lesion.radius, height, width))
-
-
 def _film_box(lesion: FilmLesion | Lesion) -> tuple[float, float, float, float]:
     """The lesion's box (x, y, w, h) on its film: the annotation, or a circle's bounding square."""
     if isinstance(lesion, FilmLesion):
@@ -106,9 +99,9 @@ def _load_film_lesions(lesions: list, source: str, skipped: dict | None = None) 
             films.clear()  # lesions of one film are adjacent: keep one film in memory
             films[lesion.path] = to_gray(read_image(lesion.path).pixels)
         film = films[lesion.path]
-        square = _film_square(lesion, *film.shape[:2])
+        square, box = frame_box(_film_box(lesion), *film.shape[:2], size=MAMMO.input_shape[0])
         x.append(to_model_input(crop_inside(film, square), MAMMO))
-        boxes.append(box_in_input(_film_box(lesion), square, *film.shape[:2], size=MAMMO.input_shape[0]))
+        boxes.append(box)
         context = LesionSquare(square.cx, square.cy, square.side * CONTEXT_MARGIN)
         regions.append(resize_linear(crop_inside(film, context), CONTEXT_SIZE))
     return LabelledSet(

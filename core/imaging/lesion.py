@@ -109,6 +109,19 @@ def box_in_input(
     return clip((x - ox) * k), clip((y - oy) * k), clip((x + w - ox) * k), clip((y + h - oy) * k)
 
 
+def frame_box(
+    box: tuple[float, float, float, float], height: int, width: int, size: int = 50
+) -> tuple[LesionSquare, tuple[float, float, float, float]]:
+    """The model's square for a lesion box (x, y, w, h) on a film, and the box in the input's pixels.
+
+    One rule for every reader of film lesions (training, evaluation, the cohort scorer): the
+    square of :func:`square_for_box`, and the box as :func:`box_in_input` maps it into the
+    ``size``-px input cut from that square.
+    """
+    square = square_for_box(*box, height, width)
+    return square, box_in_input(box, square, height, width, size=size)
+
+
 def default_box_side(height: int, width: int) -> float:
     """A typical mass's box side on a film of this size (the CBIS-DDSM median, scaled)."""
     return DEFAULT_BOX_FRACTION * max(height, width)
@@ -155,6 +168,7 @@ __all__ = [
     "crop_region",
     "crop_square",
     "default_box_side",
+    "frame_box",
     "looks_like_whole_film",
     "region_from_box",
     "region_from_click",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.batch.cohort import ROW_KEYS, list_cohort
-from core.batch.worker import read_input
+from core.batch.worker import read_case_input, read_input
 from core.data.histo import find_patches
 from core.data.labelled import count_labelled, load_labelled
 from core.errors import DataError
@@ -75,6 +75,27 @@ def test_mammo_rows_give_the_inputs_core_evaluate_scores(mammo_dir):
 def test_cbis_film_rows_give_the_inputs_core_evaluate_scores(cbis_films_dir):
     rows = _same_inputs_as_load_labelled(cbis_films_dir, patients=1)
     assert {r["framing"] for r in rows} == {"film"}
+
+
+def test_cbis_film_rows_carry_the_lesion_box_core_evaluate_uses(cbis_films_dir):
+    """The box each map is scored against is the one load_labelled maps into the input."""
+    rows = list_cohort("mammo", cbis_films_dir)
+    chosen = sorted({r["patient_id"] for r in rows})[:2]
+    data = load_labelled("mammo", cbis_films_dir, keep=lambda p: p in chosen)
+    by_id = {i: k for k, i in enumerate(data.ids.tolist())}
+    films: dict = {}
+    mine = [r for r in rows if r["patient_id"] in chosen]
+    assert mine
+    for r in mine:
+        x, box = read_case_input("mammo", r, films)
+        assert box is not None and r["box_w"] > 0 and r["box_h"] > 0
+        np.testing.assert_allclose(box, data.boxes[by_id[r["image_id"]]], atol=1e-4)
+        np.testing.assert_allclose(x, data.x[by_id[r["image_id"]]], atol=1e-6)
+
+
+def test_patches_and_crops_have_no_box(histo_dir):
+    row = list_cohort("histo", histo_dir, limit=1)[0]
+    assert read_case_input("histo", row)[1] is None
 
 
 def test_bad_folder_and_modality(tmp_path):

@@ -44,3 +44,13 @@ def test_film_box_lands_where_the_crop_shows_it():
     x0, y0, x1, y1 = box_in_input(box, square, 800, 800, size=crop.shape[0])
     ys, xs = np.nonzero(crop[..., 0])
     assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == pytest.approx((x0, y0, x1, y1), abs=1)
+
+
+def test_frame_box_is_the_square_rule_and_the_box_mapped_into_the_input():
+    from core.imaging.lesion import frame_box
+
+    box = (700.0, 720.0, 60.0, 40.0)
+    square, inside = frame_box(box, 800, 800, size=50)
+    assert square == square_for_box(*box, 800, 800)
+    assert inside == box_in_input(box, square, 800, 800, size=50)
+    assert all(0.0 <= v <= 50.0 for v in inside)

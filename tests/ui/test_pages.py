@@ -295,6 +295,62 @@ def test_compare_page_renders(histo_weights):
     assert bool(at.get("plotly_chart")) == shipped
 
 
+def _batch_folder(root, modality="histo"):
+    """A small batch result folder (two patients, two methods with maps), written by the store."""
+    from core.batch.store import ResultStore
+    from core.batch.worker import columns
+
+    card = read_card(weights_path(modality))
+    manifest = {"modality": modality, "weights_sha256": card["weights"]["sha256"], "seed": 0, "steps": 50}
+    store = ResultStore(root / "cohort-a", manifest)
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(8):
+        patient, label, p = f"p{i % 2}", int(i % 3 == 0), float(rng.random())
+        for method in ("gradcam", "ig"):
+            rows.append(
+                {
+                    "image_id": f"img{i}", "patient_id": patient, "label": label, "path": f"/d/{patient}/{label}/img{i}.png",
+                    "probability": p, "predicted": int(p >= 0.5), "method": method, "deletion_auc": 0.3,
+                    "insertion_auc": 0.6 + 0.01 * i, "random_deletion_auc": 0.5, "random_insertion_auc": 0.5,
+                    "seconds": 0.01, "case_seconds": 0.1, "error": "",
+                    "map": rng.random((50, 50)).astype(np.float32), "signed": method == "ig",
+                }
+            )  # fmt: skip
+    store.add(columns(rows, (50, 50)))
+    store.flush()
+    return root / "cohort-a"
+
+
+def test_compare_and_metrics_open_a_batch_folder(histo_weights, tmp_path, monkeypatch):
+    from ui.widgets import OWN_FOLDER
+
+    folder = _batch_folder(tmp_path)
+    monkeypatch.setenv("BREASTXAI_RESULTS", str(tmp_path))
+    at = _app("compare")
+    at.selectbox(key="compare_source_histo").set_value(str(folder)).run()
+    _ok(at)
+    assert any("8 images from batch run 'cohort-a'" in c.value for c in at.caption)
+    assert "Agreement (mean over images)" in [h.value for h in at.subheader]  # the run kept its maps
+    summary = next(d.value for d in at.dataframe if "Median insertion AUC" in d.value.columns)
+    assert summary["Method"].tolist() == ["Grad-CAM", "Integrated Gradients"]
+    assert summary["Median insertion AUC"].iloc[0] == pytest.approx(0.635)
+
+    at = _app("metrics")
+    at.selectbox(key="metrics_source_histo").set_value(str(folder)).run()
+    _ok(at)
+    assert "Headline (batch run 'cohort-a')" in [h.value for h in at.subheader]
+    assert any("8 images from 2 patients" in c.value for c in at.caption)
+    patients = next(d.value for d in at.dataframe if "mean_probability" in d.value.columns)
+    assert patients["patient"].tolist() == ["p0", "p1"]
+
+    # a folder that is not a batch run is said to be one, with no traceback
+    at.selectbox(key="metrics_source_histo").set_value(OWN_FOLDER).run()
+    at.text_input(key="metrics_source_histo_path").input(str(tmp_path / "nothing")).run()
+    _ok(at)
+    assert any("not a batch result folder" in e.value for e in at.error)
+
+
 def test_about_page_shows_card_facts(histo_weights):
     at = _app("about")
     _ok(at)

@@ -53,8 +53,13 @@ def top_overlap(a: np.ndarray, b: np.ndarray, fraction: float = TOP_FRACTION, se
 
 def agreement(explanations: Mapping[str, Explanation], seed: int = 0) -> Agreement:
     """Pairwise Spearman and top-10 % overlap of the methods' importance maps."""
-    names = tuple(explanations)
-    maps = [importance(explanations[n]) for n in names]
+    return agreement_of_maps({n: importance(e) for n, e in explanations.items()}, seed=seed)
+
+
+def agreement_of_maps(importances: Mapping[str, np.ndarray], seed: int = 0) -> Agreement:
+    """:func:`agreement` from importance maps already computed (e.g. read back from a batch run)."""
+    names = tuple(importances)
+    maps = [np.asarray(importances[n], np.float64) for n in names]
     m = len(names)
     rho, overlap = np.eye(m), np.eye(m)
     for i in range(m):
