@@ -177,39 +177,33 @@ class Server:
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
 
-    def rss(self) -> int:
+    def _processes(self) -> list:
+        """The server's process and its children (psutil handles; empty once it has exited)."""
         import psutil
 
         try:
             proc = psutil.Process(self.proc.pid)
-            procs = [proc, *proc.children(recursive=True)]
+            return [proc, *proc.children(recursive=True)]
         except psutil.Error:
-            return 0
-        total = 0
-        for p in procs:
+            return []
+
+    def _total(self, measure) -> float:
+        import psutil
+
+        total = 0.0
+        for p in self._processes():
             try:
-                total += p.memory_info().rss
+                total += measure(p)
             except psutil.Error:
                 pass
         return total
+
+    def rss(self) -> int:
+        return int(self._total(lambda p: p.memory_info().rss))
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the server's processes have used so far."""
-        import psutil
-
-        try:
-            proc = psutil.Process(self.proc.pid)
-            procs = [proc, *proc.children(recursive=True)]
-        except psutil.Error:
-            return 0.0
-        total = 0.0
-        for p in procs:
-            try:
-                t = p.cpu_times()
-                total += t.user + t.system
-            except psutil.Error:
-                pass
-        return total
+        return self._total(lambda p: sum(p.cpu_times()[:2]))
 
     def _sample(self) -> None:
         while not self._stop.is_set():

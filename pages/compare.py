@@ -22,14 +22,7 @@ def render() -> None:
     folder = widgets.results_picker(modality, f"compare_source_{modality}", "The shipped comparison (test patients)")
     command = f"python -m core.batch.compare --modality {modality} --data DIR --n 40"
     if folder is not None:
-        try:
-            result, _ = state.load_batch(folder)
-        except BreastXAIError as exc:
-            widgets.show_error(exc)
-            st.stop()
-        if result.get("modality") != modality:
-            st.error(f"'{folder.name}' holds {result.get('modality')} results; choose that modality above.")
-            st.stop()
+        result, _ = widgets.open_batch(folder, modality)
         result = {**result, "part": f"batch run '{folder.name}'"}
         command = f"python -m core.batch --modality {modality} --data DIR --out {folder.name} --maps"
     else:

@@ -7,7 +7,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import BreastXAIError
 from core.evaluate.paper import BASELINES_NOTE, WHY_THEY_DIFFER, comparison_table
 from core.evaluate.scores import confusion, curves, operating_point
 from core.evaluate.slides import PUBLISHED_WHOLE_SLIDE
@@ -140,14 +139,7 @@ def render() -> None:
             f"{split.get('protocol', '')} split; 95% intervals by bootstrap over patients; threshold 0.5."
         )
     else:
-        try:
-            _, record = state.load_batch(folder)
-        except BreastXAIError as exc:
-            widgets.show_error(exc)
-            st.stop()
-        if record.get("modality") != modality:
-            st.error(f"'{folder.name}' holds {record.get('modality')} results; choose that modality above.")
-            st.stop()
+        _, record = widgets.open_batch(folder, modality)
         tm = record.get("metrics", {})
         st.subheader(f"Headline (batch run '{folder.name}')")
         seen = sorted(set(split.get("patients", {}).get("train", [])) | set(split.get("patients", {}).get("val", [])))

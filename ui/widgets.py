@@ -64,6 +64,21 @@ def results_picker(modality: str, key: str, shipped: str) -> Path | None:
     return Path(choice) if choice else None
 
 
+def open_batch(folder: Path, modality: str) -> tuple[dict, dict]:
+    """A batch folder's (Compare record, Metrics record); stops the page with a message if unusable."""
+    from core.errors import BreastXAIError
+
+    try:
+        compare, evaluation = state.load_batch(folder)
+    except BreastXAIError as exc:
+        show_error(exc)
+        st.stop()
+    if compare.get("modality") != modality:
+        st.error(f"'{folder.name}' holds {compare.get('modality')} results; choose that modality above.")
+        st.stop()
+    return compare, evaluation
+
+
 def show_error(exc: Exception) -> None:
     st.error(str(exc), icon=":material/error:")
 
