@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import streamlit as st
 
@@ -275,13 +277,37 @@ def render() -> None:
     if not methods:
         st.caption("Choose at least one method.")
         st.stop()
+    # Each map is shown as soon as its method has finished; the full panel (display settings,
+    # zoom, report) replaces them once every method is done.
+    ready = st.empty()
+
+    def show_ready(results: dict) -> None:
+        with ready.container():
+            widgets.explanation_grid(
+                SimpleNamespace(methods=results),
+                model_input,
+                float(st.session_state.get("opacity", 0.5)),
+                st.session_state.get("colormap", COLORMAPS[0]),
+                key_prefix="ready",
+                signed=bool(st.session_state.get("signed", False)),
+            )
+
     try:
         analysis = state.run_analysis(
-            modality_name, case_key, model_input, methods, seed=0, target=target, box=input_box, settings=settings
+            modality_name,
+            case_key,
+            model_input,
+            methods,
+            seed=0,
+            target=target,
+            box=input_box,
+            settings=settings,
+            on_result=show_ready,
         )
     except BreastXAIError as exc:
         widgets.show_error(exc)
         st.stop()
+    ready.empty()
     region_tuple = None if region is None else (region.cx, region.cy, region.side)
     _maps(
         analysis,

@@ -1,9 +1,9 @@
 """Everything the pages cache, with every cache key in one place.
 
 Models and explainers are loaded once per server process and shared by every session
-(never mutated; each explainer serialises its own calls). :func:`start_warm_up` builds and
-traces them in a background thread when the server starts, so the first user does not pay
-for it. CPU-heavy calls take a slot of :data:`WORK_SLOTS` first, so many sessions queue
+(never mutated; the explainers whose library keeps per-call state take turns, the others
+run side by side). :func:`start_warm_up` builds and traces them in a background thread when
+the server starts, so the first user does not pay for it. CPU-heavy calls take a slot of :data:`WORK_SLOTS` first, so many sessions queue
 instead of oversubscribing the cores; a session whose user has uploaded something else or
 left gives up its place in the queue. Per-image work is cached with ``st.cache_data``
 under the image's SHA-256 (plus the lesion square) and the settings that change it:
@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -156,11 +157,14 @@ def load_explainers(modality: str, methods: tuple[str, ...], settings: Settings 
         return {m: _explainers[(modality, m, settings)] for m in methods}
 
 
-def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
+def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...], later: tuple[str, ...] = ()) -> None:
     """Predictions first (both models), then one method at a time, each step in its own slot.
 
     A user who uploads while this runs waits for one step, not for the whole warm-up: the
-    slot is given back between steps, and what a prediction needs comes first.
+    slot is given back between steps, and what a prediction needs comes first. The app is
+    ready once ``methods`` (the default panel) are traced; ``later`` (the other methods,
+    SHAP Partition's ~7 s first call among them) are traced after that, so a user who asks
+    for every method does not pay for a library's first call either.
     """
     try:
         ready = [m for m in modalities if load_card(m) is not None]
@@ -169,10 +173,12 @@ def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
             clf = load_classifier(modality)
             with work_slot():
                 cases[modality] = prepare_case(clf, np.full(clf.modality.input_shape, 0.5, np.float32))
-        for method in methods:
+        for i, method in enumerate((*methods, *later)):
+            if i == len(methods):
+                _warm["ready"] = True
             for modality in ready:
                 explainer = load_explainers(modality, (method,))[method]
-                with work_slot():
+                with explainer.turn(), work_slot():
                     explain_one(load_classifier(modality), explainer, cases[modality])  # traces it once
         _warm["ready"] = True
     except Exception as exc:  # the app still works, it only starts cold
@@ -211,7 +217,8 @@ def keep_keras_between_runs() -> bool:
 
 
 def start_warm_up(modalities: tuple[str, ...] = ("histo", "mammo"), methods: tuple[str, ...] = ()) -> None:
-    """Load the models and trace the default methods in the background, once per process.
+    """Load the models and trace the methods in the background, once per process: ``methods``
+    (default: the default panel's) first, then every other method.
 
     Set ``BREASTXAI_WARM_START=0`` to skip it (the in-process tests do).
     """
@@ -222,7 +229,9 @@ def start_warm_up(modalities: tuple[str, ...] = ("histo", "mammo"), methods: tup
         if os.environ.get("BREASTXAI_WARM_START", "1") == "0":
             return
         _warm["started"] = True
-    threading.Thread(target=_warm_up, args=(modalities, methods or FAST_METHODS), daemon=True, name="warm-up").start()
+    first = methods or FAST_METHODS
+    later = tuple(m for m in METHODS if m not in first)
+    threading.Thread(target=_warm_up, args=(modalities, first, later), daemon=True, name="warm-up").start()
 
 
 def warm_up_status() -> str:
@@ -375,7 +384,9 @@ def explain_method(
     case = case_reference(modality, key, seed, _model_input, target, box)
     explainer = load_explainers(modality, (method,), settings)[method]
     clf = load_classifier(modality)
-    with work_slot():
+    # The explainer's turn first, then a CPU slot: a session waiting for another user's
+    # call to the same (serial) explainer must not hold a slot that other work could use.
+    with explainer.turn(), work_slot():
         return explain_one(clf, explainer, case)
 
 
@@ -388,11 +399,14 @@ def run_analysis(
     target: int | None = None,
     box: tuple[float, float, float, float] | None = None,
     settings: dict[str, Settings] | None = None,
+    on_result: Callable[[dict[str, MethodResult]], None] | None = None,
 ) -> CaseAnalysis:
     """Every chosen method, one at a time with a progress bar, then their agreement.
 
     Each method is cached on its own, so adding a method to the selection computes only
-    that method, and a rerun with the same image and settings computes nothing.
+    that method, and a rerun with the same image and settings computes nothing. While
+    methods are being computed, ``on_result`` is called with the results so far after each
+    one, so a page can show each map as soon as it is ready.
     """
     labels = method_labels()
     case = case_reference(modality, key, seed, model_input, target, box)
@@ -406,6 +420,8 @@ def run_analysis(
             bar.progress(i / len(methods), text=f"Computing {labels.get(method, method)} ({i + 1} of {len(methods)})…")
         results[method] = explain_method(modality, key, method, seed, model_input, target, box, own)
         _mark_cached(modality, key, method, seed, target, own)
+        if bar is not None and on_result is not None and i + 1 < len(methods):
+            on_result(dict(results))
     if bar is not None:
         bar.empty()
     return combine(case, results)

@@ -5,10 +5,11 @@
     python -m core.explain --modality histo --image patch.png --out overlays/
 
 Prints the prediction and, per method, the seconds taken and the deletion/insertion AUC
-(with a random map's scores as the reference line). Seconds are measured warm, as in the
-dashboard, where explainers are built once: each method first runs once untimed
-(``--cold`` times the first call instead). ``--out`` writes one overlay PNG per
-method; ``--json`` prints one JSON object instead of the table. A file that cannot be read
+(with a random map's scores as the reference line). Each method runs once, so a fresh
+process pays for its tracing once and the seconds printed are a first call's (tracing
+included); ``--warm`` first runs each method once untimed and prints warm seconds, as the
+dashboard sees them once its explainers are built, at the cost of a second run. ``--out``
+writes one overlay PNG per method; ``--json`` prints one JSON object instead of the table. A file that cannot be read
 gives a one-line error and exit status 2.
 """
 
@@ -52,9 +53,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "framed from it, and each map is also scored on localisation (relevance mass, pointing game)",
     )
     parser.add_argument(
-        "--cold",
+        "--warm",
         action="store_true",
-        help="time the first call (includes tracing); by default each method runs once untimed first",
+        help="run each method once untimed first and print warm seconds (by default the one call is timed, "
+        "tracing included)",
     )
     return parser.parse_args(argv)
 
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace) -> dict:
     if "shap_gradient" in methods:
         background = load_background(args.weights or weights_path(args.modality))
     explainers = build_explainers(classifier, methods, background=background)
-    if not args.cold:
+    if args.warm:
         warm_up(explainers, x, classifier.predict_image(x).class_index)
     case = analyse(classifier, x, methods, seed=args.seed, explainers=explainers, box=box)
     if args.out:

@@ -280,3 +280,53 @@ def test_ig_refines_a_patch_whose_score_barely_moves_until_complete(histo_weight
             break
     assert out.extras["steps"] > 64, "the default points sufficed: this patch no longer tests refinement"
     assert out.extras["completeness_error"] < 0.02, out.extras
+
+
+def _overlap_of_two_calls(cls) -> int:
+    """The most calls of one shared explainer that ran at once when two threads called it together."""
+    import threading
+    from types import SimpleNamespace
+
+    from core.explain.methods.base import Explainer
+
+    running, peak, both_in = [0], [0], threading.Barrier(2, timeout=0.5)
+
+    class Probe(cls):
+        def _attribute(self, images, targets, seed):
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+            try:
+                both_in.wait()  # both calls inside at once, unless calls take turns
+            except threading.BrokenBarrierError:
+                pass
+            running[0] -= 1
+            return np.zeros((len(images), 4, 4), np.float32), [{} for _ in images]
+
+    assert issubclass(Probe, Explainer)
+    fake = SimpleNamespace(inputs=[SimpleNamespace(shape=(None, 4, 4, 1))], outputs=[SimpleNamespace(shape=(None, 2))])
+    explainer = Probe(fake)
+    x = np.zeros((4, 4, 1), np.float32)
+    threads = [threading.Thread(target=explainer.explain, args=(x, 0)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return peak[0]
+
+
+def test_calls_run_side_by_side_unless_the_method_is_serial():
+    from core.explain.methods.base import Explainer
+
+    class Free(Explainer):
+        serial = False
+
+    class Serial(Explainer):
+        serial = True
+
+    assert _overlap_of_two_calls(Free) == 2
+    assert _overlap_of_two_calls(Serial) == 1
+    # the shap explainers keep per-call state (or seed NumPy's global generator): they take turns
+    assert METHODS["shap_partition"].serial and METHODS["shap_gradient"].serial
+    assert not any(
+        METHODS[m].serial for m in ("gradcam", "gradcampp", "ig", "saliency", "smoothgrad", "lime", "occlusion")
+    )

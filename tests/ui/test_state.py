@@ -7,6 +7,8 @@ import os
 import threading
 import time
 
+import numpy as np
+
 import ui.state
 
 
@@ -110,8 +112,31 @@ def test_a_superseded_session_gives_up_its_place_in_the_queue(monkeypatch):
 
 def test_warm_up_loads_the_models_and_traces_the_methods(histo_weights, monkeypatch):
     monkeypatch.setitem(ui.state._warm, "ready", False)
-    ui.state._warm_up(("histo",), ("gradcam", "saliency"))
+    ui.state._warm_up(("histo",), ("gradcam", "saliency"), later=("occlusion",))
     assert ui.state._warm["ready"] and not ui.state._warm["error"]
     assert "histo" in ui.state._classifiers
-    assert {("histo", "gradcam", ()), ("histo", "saliency", ())} <= set(ui.state._explainers)
+    assert {("histo", "gradcam", ()), ("histo", "saliency", ()), ("histo", "occlusion", ())} <= set(
+        ui.state._explainers
+    )
     assert ui.state._work._value == ui.state.WORK_SLOTS  # every slot given back
+
+
+def test_each_computed_map_is_handed_over_as_soon_as_it_is_ready(monkeypatch):
+    """run_analysis reports the results so far after each computed method (maps appear one by one)."""
+    import streamlit as st
+
+    monkeypatch.setattr(ui.state, "case_reference", lambda *a, **k: "case")
+    monkeypatch.setattr(ui.state, "explain_method", lambda modality, key, method, *a, **k: f"map of {method}")
+    monkeypatch.setattr(ui.state, "combine", lambda case, results: (case, results))
+    st.session_state.pop("_explained", None)
+    seen: list[list[str]] = []
+    x = np.zeros((50, 50, 3), np.float32)
+    case, results = ui.state.run_analysis(
+        "histo", "k1", x, ["gradcam", "ig", "saliency"], on_result=lambda r: seen.append(list(r))
+    )
+    assert list(results) == ["gradcam", "ig", "saliency"]
+    # after the first and the second method; the page draws the full panel after the last
+    assert seen == [["gradcam"], ["gradcam", "ig"]]
+    seen.clear()
+    ui.state.run_analysis("histo", "k1", x, ["gradcam", "ig", "saliency"], on_result=lambda r: seen.append(list(r)))
+    assert seen == []  # nothing computed on a rerun, nothing handed over

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -72,6 +74,10 @@ class Explainer:
     label: ClassVar[str] = ""
     signed: ClassVar[bool] = False
     random: ClassVar[bool] = False  # whether the method draws random numbers (then seeded)
+    # Whether calls must take turns: True where the library keeps per-call state on its
+    # explainer object or seeds NumPy's global generator (shap), so two users' calls at once
+    # would mix. Every other method is safe to call from several threads at once.
+    serial: ClassVar[bool] = False
 
     def __init__(self, model, *, seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE):
         if batch_size < 1:
@@ -82,14 +88,26 @@ class Explainer:
         # or perturbed images) go through the model in one call.
         self.batch_size = int(batch_size)
         self.input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
-        # One explainer may be shared by every user of the app; some libraries (shap's
-        # Partition) keep per-call state on their explainer object, so calls take turns.
-        self._lock = threading.Lock()
+        # One explainer may be shared by every user of the app (see ``serial`` and ``turn``).
+        self._lock = threading.RLock()
 
     @property
     def params(self) -> dict:
         """The method's settings as reported in every :class:`Explanation`."""
         return {}
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for this explainer's turn when its calls must take turns (``serial``), else go ahead.
+
+        A caller that also queues for the CPU takes its turn here first, so that it never
+        holds a CPU slot while it waits for another user's call to the same explainer.
+        """
+        if self.serial:
+            with self._lock:
+                yield
+        else:
+            yield
 
     def _attribute(self, images: np.ndarray, targets: np.ndarray, seed: int) -> tuple[np.ndarray, list[dict]]:
         raise NotImplementedError
@@ -112,7 +130,7 @@ class Explainer:
         images = self._check_images(images)
         targets = self._check_targets(targets, len(images))
         seed = self.seed if seed is None else int(seed)
-        with self._lock:
+        with self.turn():
             start = time.perf_counter()
             maps, extras = self._attribute(images, targets, seed)
             seconds = (time.perf_counter() - start) / max(len(images), 1)

@@ -67,6 +67,7 @@ class GradientSHAP(WhiteBoxExplainer):
     label = "SHAP (gradient)"
     signed = True
     random = True
+    serial = True  # shap seeds NumPy's global generator in each call, and builds explainers lazily
 
     def __init__(self, model, background: np.ndarray | None = None, samples: int = 64, *, seed: int = 0):
         """
@@ -125,6 +126,7 @@ class PartitionSHAP(BlackBoxExplainer):
     name = "shap_partition"
     label = "SHAP (partition)"
     signed = True
+    serial = True  # shap's Partition keeps per-call state on its explainer object
 
     def __init__(self, model, max_evals: int = 300, blur: int = 10, *, seed: int = 0, batch_size: int | None = None):
         """
