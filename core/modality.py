@@ -3,9 +3,11 @@
 Channel conventions (one per modality, used by the decoder, training and the app):
 
 * ``histo`` — H&E patches as RGB, values in [0, 1] (pixel / max of its bit depth).
-* ``mammo`` — mammograms as one grey channel, contrast-stretched per image to [0, 1]
-  between its 0.5th and 99.5th percentiles, so films from different scanners,
-  bit depths and DICOM windows land on one scale.
+* ``mammo`` — mammograms as one grey channel with the values the decoder gives, in [0, 1]
+  (pixel / max of its bit depth; a DICOM film min–max scaled over the whole film). A lesion
+  crop is not contrast-stretched on its own: a stretch per crop erased how dense the mass
+  is against its surroundings, and patient-grouped cross-validation scored the unstretched
+  crops higher (``docs/experiments.md``).
 """
 
 from __future__ import annotations

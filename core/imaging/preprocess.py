@@ -24,14 +24,6 @@ def to_gray(pixels: np.ndarray) -> np.ndarray:
     return (pixels[..., :3] @ weights)[..., None].astype(np.float32)
 
 
-def stretch_contrast(gray: np.ndarray, low: float = 0.5, high: float = 99.5) -> np.ndarray:
-    """Map the [low, high] percentiles of a grey image to [0, 1]."""
-    lo, hi = np.percentile(gray, [low, high])
-    if hi - lo < 1e-6:
-        return np.zeros_like(gray, dtype=np.float32)
-    return np.clip((gray - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
-
-
 def resize_linear(pixels: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     """Resize (H, W, C) float pixels to (size, size, C) with linear interpolation.
 
@@ -108,7 +100,9 @@ def to_model_input(pixels: np.ndarray, modality: Modality | str) -> np.ndarray:
         if h <= INPUT_SIZE and w <= INPUT_SIZE and (h < INPUT_SIZE or w < INPUT_SIZE):
             return pad_to_square(rgb)
         return resize_linear(centre_square(rgb, 1.0))
-    gray = stretch_contrast(to_gray(pixels))
+    # Grey values as decoded, not stretched per crop: how dense a mass is against the tissue
+    # around it is part of what tells malignant from benign (docs/experiments.md, M8).
+    gray = np.clip(to_gray(pixels), 0.0, 1.0).astype(np.float32)
     return resize_linear(centre_square(gray, 0.0))
 
 

@@ -405,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--patience", type=int, default=6, help="early-stopping patience in epochs")
     ap.add_argument("--min-epochs", type=int, default=0, help="epochs before early stopping may stop the run")
+    ap.add_argument(
+        "--lr-patience", type=int, default=2, help="epochs without a better validation loss before the rate halves"
+    )
     ap.add_argument("--hold-out", default="", help="comma-separated patient ids forced into the test part")
     ap.add_argument("--cv", type=int, default=0, help="also run k-fold patient-grouped cross-validation")
     ap.add_argument(
@@ -424,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         repeats=repeats,
         early_stopping_patience=args.patience,
         min_epochs=args.min_epochs,
+        reduce_lr_patience=args.lr_patience,
     )
     hold_out = tuple(p for p in args.hold_out.split(",") if p)
     if args.cv_only and not args.cv:
