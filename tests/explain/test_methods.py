@@ -330,3 +330,28 @@ def test_calls_run_side_by_side_unless_the_method_is_serial():
     assert not any(
         METHODS[m].serial for m in ("gradcam", "gradcampp", "ig", "saliency", "smoothgrad", "lime", "occlusion")
     )
+
+
+@pytest.mark.parametrize("fill", ["blur", "mean"])
+def test_occlusion_hides_each_square_with_its_fill(fill):
+    from core.explain.methods.base import blur
+    from core.explain.methods.occlusion import Occlusion
+
+    explainer = Occlusion(build_model(MAMMO), patch=10, stride=10, fill=fill)
+    image = np.random.default_rng(0).random((50, 50, 1), dtype=np.float32)
+    seen = []
+    explainer.predict = lambda batch: seen.append(batch.copy()) or np.full((len(batch), 2), 0.5, np.float32)
+    explainer.explain(image, 0)
+    batch = seen[0]
+    np.testing.assert_array_equal(batch[0], image)  # the untouched image first
+    hidden = blur(image[None])[0] if fill == "blur" else np.full_like(image, image.mean())
+    np.testing.assert_allclose(batch[1][:10, :10], hidden[:10, :10], rtol=1e-6)  # first square hidden
+    np.testing.assert_array_equal(batch[1][10:], image[10:])  # the rest untouched
+    assert explainer.params["fill"] != "" and len(batch) == 1 + 25
+
+
+def test_occlusion_refuses_an_unknown_fill():
+    from core.explain.methods.occlusion import Occlusion
+
+    with pytest.raises(ValueError, match="fill"):
+        Occlusion(build_model(MAMMO), fill="noise")
