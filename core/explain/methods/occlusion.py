@@ -25,7 +25,6 @@ import numpy as np
 from core.explain.methods.base import BLUR_SIGMA, BlackBoxExplainer, blur
 from core.imaging.grid import tile_origins
 
-
 FILLS = {"blur": f"the blurred image (σ {BLUR_SIGMA:g} px)", "mean": "image mean"}
 
 
