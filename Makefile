@@ -40,7 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/region.py
 
 # Recompute every derived result committed beside the weights (eval, compare, region)
-# from the data sets; the README's figures are what these commands print.
+# from the data sets; the README's figures are what these commands print. Mammography's
+# Compare run scores every lesion of the test part (263 in the card's split), not a draw.
 DATA ?= ../shared/data
 results: $(STAMP)
 	$(BIN)/python -m core.evaluate --modality histo --data $(DATA)/histo/IDC_regular_ps50_idx5 --save
@@ -48,7 +49,6 @@ results: $(STAMP)
 	$(BIN)/python -m core.evaluate --modality mammo --data $(DATA)/mammo/mini_mias \
 	  --save-to weights/mammo.external.json --label "external test: mini-MIAS, another institution"
 	$(BIN)/python -m core.batch.compare --modality histo --data $(DATA)/histo/IDC_regular_ps50_idx5 --n 20 --sanity-images 2
-	# mammography: every lesion of the test part (263 in the card's split), not a draw of 40
 	$(BIN)/python -m core.batch.compare --modality mammo --data $(DATA)/mammo/cbis_ddsm_mass --n 263 --sanity-images 2
 	for p in 8950 9023 9041 9124; do $(BIN)/python -m core.region --mosaic $(DATA)/histo/IDC_regular_ps50_idx5/$$p --json; done
 	$(BIN)/python -m core.evaluate.paper

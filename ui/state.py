@@ -3,10 +3,11 @@
 Models and explainers are loaded once per server process and shared by every session
 (never mutated; the explainers whose library keeps per-call state take turns, the others
 run side by side). :func:`start_warm_up` builds and traces them in a background thread when
-the server starts, so the first user does not pay for it. CPU-heavy calls take a slot of :data:`WORK_SLOTS` first, so many sessions queue
-instead of oversubscribing the cores; a session whose user has uploaded something else or
-left gives up its place in the queue. Per-image work is cached with ``st.cache_data``
-under the image's SHA-256 (plus the lesion square) and the settings that change it:
+the server starts, so the first user does not pay for it. CPU-heavy calls take a slot of
+:data:`WORK_SLOTS` first, so many sessions queue instead of oversubscribing the cores; a
+session whose user has uploaded something else or left gives up its place in the queue.
+Per-image work is cached with ``st.cache_data`` under the image's SHA-256 (plus the lesion
+square) and the settings that change it:
 
 ======================  ==============================================================
 cached call             key
@@ -163,7 +164,7 @@ def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...], later: tuple
     A user who uploads while this runs waits for one step, not for the whole warm-up: the
     slot is given back between steps, and what a prediction needs comes first. The app is
     ready once ``methods`` (the default panel) are traced; ``later`` (the other methods,
-    SHAP Partition's ~7 s first call among them) are traced after that, so a user who asks
+    SHAP Partition's slow first call among them) are traced after that, so a user who asks
     for every method does not pay for a library's first call either.
     """
     try:

@@ -9,8 +9,8 @@ Prints the prediction and, per method, the seconds taken and the deletion/insert
 process pays for its tracing once and the seconds printed are a first call's (tracing
 included); ``--warm`` first runs each method once untimed and prints warm seconds, as the
 dashboard sees them once its explainers are built, at the cost of a second run. ``--out``
-writes one overlay PNG per method; ``--json`` prints one JSON object instead of the table. A file that cannot be read
-gives a one-line error and exit status 2.
+writes one overlay PNG per method; ``--json`` prints one JSON object instead of the table.
+A file that cannot be read gives a one-line error and exit status 2.
 """
 
 from __future__ import annotations

@@ -289,7 +289,7 @@ def _overlap_of_two_calls(cls) -> int:
 
     from core.explain.methods.base import Explainer
 
-    running, peak, both_in = [0], [0], threading.Barrier(2, timeout=0.5)
+    running, peak, both_in = [0], [0], threading.Barrier(2, timeout=3.0)
 
     class Probe(cls):
         def _attribute(self, images, targets, seed):
