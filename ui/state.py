@@ -218,8 +218,12 @@ def keep_keras_between_runs() -> bool:
 
 
 def start_warm_up(modalities: tuple[str, ...] = ("histo", "mammo"), methods: tuple[str, ...] = ()) -> None:
-    """Load the models and trace the methods in the background, once per process: ``methods``
-    (default: the default panel's) first, then every other method.
+    """Load the models and trace the default methods in the background, once per process.
+
+    Only the default panel's methods: warming every method as well (SHAP Partition's slow
+    first call among them) halved the wait of 8 users asking for all methods at once, but
+    made the first user and 8 users with the default panel wait longer, and raised the peak
+    memory (``python bench/load.py --suite``, README).
 
     Set ``BREASTXAI_WARM_START=0`` to skip it (the in-process tests do).
     """
@@ -230,9 +234,7 @@ def start_warm_up(modalities: tuple[str, ...] = ("histo", "mammo"), methods: tup
         if os.environ.get("BREASTXAI_WARM_START", "1") == "0":
             return
         _warm["started"] = True
-    first = methods or FAST_METHODS
-    later = tuple(m for m in METHODS if m not in first)
-    threading.Thread(target=_warm_up, args=(modalities, first, later), daemon=True, name="warm-up").start()
+    threading.Thread(target=_warm_up, args=(modalities, methods or FAST_METHODS), daemon=True, name="warm-up").start()
 
 
 def warm_up_status() -> str:
