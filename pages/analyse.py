@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import streamlit as st
 
@@ -71,6 +69,9 @@ def build_reports(
     return render_html(report), render_pdf(report)
 
 
+DEFAULT_OPACITY = 0.5
+
+
 @st.fragment
 def _maps(analysis, model_input, modality, prediction, target: int, labels: dict, case: tuple, settings: dict) -> None:
     """The maps and their display settings: a colour map or opacity change reruns only this part.
@@ -81,7 +82,7 @@ def _maps(analysis, model_input, modality, prediction, target: int, labels: dict
     methods = list(analysis.methods)
     s1, s2, s3 = st.columns([1, 2, 1])
     colormap = s1.selectbox("Colour map", COLORMAPS, key="colormap")
-    opacity = s2.slider("Overlay opacity", 0.0, 1.0, 0.5, 0.05, key="opacity")
+    opacity = s2.slider("Overlay opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key="opacity")
     signed = s3.toggle(
         "Signed maps",
         key="signed",
@@ -93,7 +94,7 @@ def _maps(analysis, model_input, modality, prediction, target: int, labels: dict
         "(most important). Deletion AUC: lower is better; insertion AUC: higher is better."
     )
     st.image(to_png(colour_key(colormap)), caption="Colour key — importance: 0 least, 1 most")
-    widgets.explanation_grid(analysis, model_input, opacity, colormap, key_prefix="tile", signed=signed)
+    widgets.explanation_grid(analysis.methods, model_input, opacity, colormap, key_prefix="tile", signed=signed)
     # a toggle, not an expander: a collapsed expander still draws its chart on every repaint
     if st.toggle("Zoom: one map beside the original at full resolution", key="zoom_on"):
         name = st.selectbox("Map", methods, format_func=lambda m: labels.get(m, m), key="zoom_method")
@@ -284,9 +285,9 @@ def render() -> None:
     def show_ready(results: dict) -> None:
         with ready.container():
             widgets.explanation_grid(
-                SimpleNamespace(methods=results),
+                results,
                 model_input,
-                float(st.session_state.get("opacity", 0.5)),
+                float(st.session_state.get("opacity", DEFAULT_OPACITY)),
                 st.session_state.get("colormap", COLORMAPS[0]),
                 key_prefix="ready",
                 signed=bool(st.session_state.get("signed", False)),

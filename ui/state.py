@@ -158,14 +158,11 @@ def load_explainers(modality: str, methods: tuple[str, ...], settings: Settings 
         return {m: _explainers[(modality, m, settings)] for m in methods}
 
 
-def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...], later: tuple[str, ...] = ()) -> None:
+def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
     """Predictions first (both models), then one method at a time, each step in its own slot.
 
     A user who uploads while this runs waits for one step, not for the whole warm-up: the
-    slot is given back between steps, and what a prediction needs comes first. The app is
-    ready once ``methods`` (the default panel) are traced; ``later`` (the other methods,
-    SHAP Partition's slow first call among them) are traced after that, so a user who asks
-    for every method does not pay for a library's first call either.
+    slot is given back between steps, and what a prediction needs comes first.
     """
     try:
         ready = [m for m in modalities if load_card(m) is not None]
@@ -174,9 +171,7 @@ def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...], later: tuple
             clf = load_classifier(modality)
             with work_slot():
                 cases[modality] = prepare_case(clf, np.full(clf.modality.input_shape, 0.5, np.float32))
-        for i, method in enumerate((*methods, *later)):
-            if i == len(methods):
-                _warm["ready"] = True
+        for method in methods:
             for modality in ready:
                 explainer = load_explainers(modality, (method,))[method]
                 with explainer.turn(), work_slot():

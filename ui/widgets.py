@@ -91,7 +91,7 @@ def signed_map(attribution: np.ndarray) -> np.ndarray:
 
 
 def explanation_grid(
-    analysis,
+    results: dict,
     model_input: np.ndarray,
     opacity: float,
     colorscale: str,
@@ -99,12 +99,12 @@ def explanation_grid(
     per_row: int = 4,
     signed: bool = False,
 ) -> None:
-    """The maps of a ``CaseAnalysis`` side by side, each with its seconds and faithfulness.
+    """Method results (name → ``MethodResult``) side by side, each with its seconds and faithfulness.
 
     With ``signed``, methods whose maps have a sign show evidence for (red) and against (blue).
     """
     labels = state.method_labels()
-    items = list(analysis.methods.items())
+    items = list(results.items())
     for start in range(0, len(items), per_row):
         cols = st.columns(per_row)
         for col, (name, result) in zip(cols, items[start : start + per_row]):

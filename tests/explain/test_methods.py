@@ -287,8 +287,6 @@ def _overlap_of_two_calls(cls) -> int:
     import threading
     from types import SimpleNamespace
 
-    from core.explain.methods.base import Explainer
-
     running, peak, both_in = [0], [0], threading.Barrier(2, timeout=3.0)
 
     class Probe(cls):
@@ -302,7 +300,6 @@ def _overlap_of_two_calls(cls) -> int:
             running[0] -= 1
             return np.zeros((len(images), 4, 4), np.float32), [{} for _ in images]
 
-    assert issubclass(Probe, Explainer)
     fake = SimpleNamespace(inputs=[SimpleNamespace(shape=(None, 4, 4, 1))], outputs=[SimpleNamespace(shape=(None, 2))])
     explainer = Probe(fake)
     x = np.zeros((4, 4, 1), np.float32)
@@ -335,7 +332,7 @@ def test_calls_run_side_by_side_unless_the_method_is_serial():
 @pytest.mark.parametrize("fill", ["blur", "mean"])
 def test_occlusion_hides_each_square_with_its_fill(fill):
     from core.explain.methods.base import blur
-    from core.explain.methods.occlusion import Occlusion
+    from core.explain.methods.occlusion import FILLS, Occlusion
 
     explainer = Occlusion(build_model(MAMMO), patch=10, stride=10, fill=fill)
     image = np.random.default_rng(0).random((50, 50, 1), dtype=np.float32)
@@ -347,7 +344,7 @@ def test_occlusion_hides_each_square_with_its_fill(fill):
     hidden = blur(image[None])[0] if fill == "blur" else np.full_like(image, image.mean())
     np.testing.assert_allclose(batch[1][:10, :10], hidden[:10, :10], rtol=1e-6)  # first square hidden
     np.testing.assert_array_equal(batch[1][10:], image[10:])  # the rest untouched
-    assert explainer.params["fill"] != "" and len(batch) == 1 + 25
+    assert explainer.params["fill"] == FILLS[fill] and len(batch) == 1 + 25
 
 
 def test_occlusion_refuses_an_unknown_fill():

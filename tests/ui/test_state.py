@@ -112,12 +112,10 @@ def test_a_superseded_session_gives_up_its_place_in_the_queue(monkeypatch):
 
 def test_warm_up_loads_the_models_and_traces_the_methods(histo_weights, monkeypatch):
     monkeypatch.setitem(ui.state._warm, "ready", False)
-    ui.state._warm_up(("histo",), ("gradcam", "saliency"), later=("occlusion",))
+    ui.state._warm_up(("histo",), ("gradcam", "saliency"))
     assert ui.state._warm["ready"] and not ui.state._warm["error"]
     assert "histo" in ui.state._classifiers
-    assert {("histo", "gradcam", ()), ("histo", "saliency", ()), ("histo", "occlusion", ())} <= set(
-        ui.state._explainers
-    )
+    assert {("histo", "gradcam", ()), ("histo", "saliency", ())} <= set(ui.state._explainers)
     assert ui.state._work._value == ui.state.WORK_SLOTS  # every slot given back
 
 
