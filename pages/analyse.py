@@ -10,7 +10,7 @@ from core.explain.metrics.verdict import case_summary
 from core.imaging.guess import guess_modality
 from core.imaging.image import UPLOAD_EXTENSIONS
 from core.imaging.lesion import box_in_input, crop_region, looks_like_whole_film
-from core.imaging.pictures import COLORMAPS, colour_key, fit_within, to_png
+from core.imaging.pictures import COLORMAPS, colour_key, fit_within, matrix_picture, to_png
 from core.imaging.preprocess import is_patch_sized, map_to_image, to_model_input
 from core.modality import INPUT_SIZE, get_modality
 from core.report import render_html, render_pdf, report_from_analysis
@@ -324,23 +324,16 @@ def render() -> None:
         st.subheader("Agreement between methods")
         ag = analysis.agreement
         names_shown = [labels.get(m, m) for m in ag.methods]
-        t1, t2 = st.tabs(["Rank correlation (Spearman)", "Top-10% overlap"])
-        with t1:
-            st.plotly_chart(
-                figures.matrix_figure(np.asarray(ag.spearman), names_shown, "Spearman rank correlation of the maps"),
-                key="agree_spearman",
-            )
-        with t2:
-            st.plotly_chart(
-                figures.matrix_figure(
-                    np.asarray(ag.top10_overlap),
-                    names_shown,
-                    "Share of the top-10% pixels in common",
-                    zmin=0.0,
-                    colorscale="Blues",
-                ),
-                key="agree_top10",
-            )
+        # pictures, not charts: they cost every user's browser nothing to draw
+        c1, c2 = st.columns(2)
+        c1.image(
+            to_png(matrix_picture(np.asarray(ag.spearman), names_shown, -1.0, 1.0, "RdBu")),
+            caption="Spearman rank correlation of the maps (−1 red, 0 white, +1 blue)",
+        )
+        c2.image(
+            to_png(matrix_picture(np.asarray(ag.top10_overlap), names_shown, 0.0, 1.0, "Blues")),
+            caption="Share of the top-10% pixels in common (0 white, 1 dark blue)",
+        )
 
 
 if __name__ == "__main__":

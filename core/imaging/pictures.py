@@ -118,6 +118,54 @@ def colour_key(name: str = DEFAULT_COLORMAP, width: int = 600, bar: int = 18) ->
     return np.asarray(canvas)
 
 
+def matrix_picture(
+    matrix: np.ndarray,
+    labels: list[str],
+    lo: float = -1.0,
+    hi: float = 1.0,
+    name: str = "RdBu",
+    cell: int = 58,
+) -> np.ndarray:
+    """A labelled square matrix as a heat map with each value written in its cell: uint8 RGB.
+
+    Rows and columns follow ``labels``; colours come from the named Plotly scale between
+    ``lo`` and ``hi`` (NaN cells stay white). A picture rather than a chart, so a page that
+    shows one costs the browser no chart library.
+    """
+    from PIL import ImageFont
+
+    m = np.asarray(matrix, np.float64)
+    n = len(labels)
+    if m.shape != (n, n):
+        raise ValueError(f"a {n}×{n} matrix is needed for {n} labels, got {m.shape}")
+    font = ImageFont.load_default(size=13)
+    text_w = max([round(font.getlength(t)) for t in labels] + [0]) + 10
+    top, left = text_w, text_w
+    canvas = Image.new("RGB", (left + n * cell + 2, top + n * cell + 2), "white")
+    draw = ImageDraw.Draw(canvas)
+    lut = colormap_lut(name, 256)
+    for i in range(n):
+        for j in range(n):
+            v = m[i, j]
+            x, y = left + j * cell, top + i * cell
+            if not np.isfinite(v):
+                draw.rectangle([x, y, x + cell - 1, y + cell - 1], outline=(220, 220, 220))
+                continue
+            rgb = lut[int(round(np.clip((v - lo) / (hi - lo), 0.0, 1.0) * 255))]
+            draw.rectangle([x, y, x + cell - 1, y + cell - 1], fill=tuple(int(round(c * 255)) for c in rgb))
+            dark = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] < 0.5
+            draw.text(
+                (x + cell / 2, y + cell / 2), f"{v:.2f}", fill="white" if dark else (20, 20, 20), font=font, anchor="mm"
+            )
+    for k, label in enumerate(labels):
+        draw.text((left - 6, top + k * cell + cell / 2), label, fill=(20, 20, 20), font=font, anchor="rm")
+        # column labels written upwards: drawn on their own strip, then turned a quarter
+        strip = Image.new("RGB", (text_w, cell), "white")
+        ImageDraw.Draw(strip).text((text_w - 6, cell / 2), label, fill=(20, 20, 20), font=font, anchor="rm")
+        canvas.paste(strip.rotate(90, expand=True), (left + k * cell, 0))
+    return np.asarray(canvas)
+
+
 def colourise(values: np.ndarray) -> np.ndarray:
     """Probabilities in [0, 1] → (…, 3) float RGB along the ramp (NaN → white)."""
     v = np.nan_to_num(np.clip(values, 0, 1), nan=0.0)

@@ -90,6 +90,10 @@ def test_analyse_histo_patch_flow(histo_weights, histo_dir, monkeypatch):
     assert "**Grad-CAM**" in tiles and "**SmoothGrad**" in tiles and "**Saliency**" not in tiles
     assert any("deletion AUC" in c.value for c in at.caption)
     assert [d.label for d in at.get("download_button")] == ["Download report (HTML)", "Download report (PDF)"]
+    # the two methods' agreement, drawn as pictures with their meaning underneath
+    captions = [c for el in at.image for c in el.captions]
+    assert any(c.startswith("Spearman rank correlation") for c in captions)
+    assert any(c.startswith("Share of the top-10% pixels") for c in captions)
     # the zoom: one map beside the original, two panels whose axes move together
     import json as _json
 
