@@ -15,8 +15,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
 
+# `streamlit run app.py`, with the models warming from the server's start (ui/serve.py)
 run: $(STAMP)
-	$(BIN)/streamlit run app.py
+	$(BIN)/python -m ui.serve
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -3,9 +3,10 @@
     python bench/load.py [--sessions 8] [--data DIR] [--methods all|fast] [--json]
     python bench/load.py --suite [--sessions 8] [--soak MINUTES]
 
-Starts ``streamlit run app.py`` on a free loopback port and drives N browser sessions at
-once (Playwright contexts in one Chromium, ``$CHROMIUM`` or /usr/bin/chromium). Each
-session uploads a different real image — histopathology patches and mammogram lesion
+Starts the dashboard as ``make run`` does on a free loopback port and drives N browser sessions at
+once (Playwright contexts in one Chromium, ``$CHROMIUM`` or /usr/bin/chromium). Every
+session opens the page first; once all pages are open, each uploads a different real image
+at the same moment — histopathology patches and mammogram lesion
 crops in turn, from ``--data`` or ``$BREASTXAI_DATA`` or ``../shared/data`` — picks its
 modality, selects every explanation method and waits for every map and the agreement
 section. Then it checks that the prediction it shows is the one ``core.model.classifier`` gives
@@ -66,6 +67,7 @@ class Outcome:
     ok: bool = False
     seconds: float = float("nan")
     prediction_s: float = float("nan")  # upload to the prediction on screen
+    open_s: float = float("nan")  # the page opened to the uploader on screen, before the upload
     opacity_s: float = float("nan")  # median of 5 opacity steps to every map repainted
     shown: str = ""
     tiles: int = 0
@@ -140,7 +142,8 @@ def free_port() -> int:
 
 
 class Server:
-    """``streamlit run app.py`` on loopback, with its peak memory sampled in a thread."""
+    """The dashboard (``python -m ui.serve``: ``streamlit run app.py`` with its models warming
+    from the start) on loopback, with its peak memory sampled in a thread."""
 
     def __init__(self, data: Path | None = None, log_path: Path | None = None):
         self.port = free_port()
@@ -150,12 +153,10 @@ class Server:
             env["BREASTXAI_DATA"] = str(data)
         self._log = open(log_path, "w") if log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
-            [
+            [  # as ``make run`` starts it
                 sys.executable,
                 "-m",
-                "streamlit",
-                "run",
-                "app.py",
+                "ui.serve",
                 "--server.port",
                 str(self.port),
                 "--server.headless",
@@ -254,8 +255,16 @@ def is_loopback_url(url: str) -> bool:
 
 
 async def run_session(
-    browser, url: str, case: Case, methods: list[str], timeout_ms: int, opacity: bool = False
+    browser,
+    url: str,
+    case: Case,
+    methods: list[str],
+    timeout_ms: int,
+    opacity: bool = False,
+    together: asyncio.Barrier | None = None,
 ) -> Outcome:
+    """One user: open the page, upload ``case``, wait for every map; with ``together``, every
+    session that shares it uploads at the same moment, once all their pages are open."""
     out = Outcome(case)
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     context.on("request", lambda request: None if is_loopback_url(request.url) else out.outbound.append(request.url))
@@ -263,8 +272,14 @@ async def run_session(
     page.set_default_timeout(timeout_ms)
     step = "open the page"
     try:
+        opened = time.perf_counter()
         await page.goto(url)
         await page.get_by_text("Upload a histopathology patch or a mammogram").wait_for()
+        out.open_s = time.perf_counter() - opened
+        if together is not None:
+            step = "wait for the other users' pages"
+            await together.wait()
+            together = None
         start = time.perf_counter()
         step = "upload"
         await page.locator('input[type="file"]').set_input_files(str(case.path))
@@ -331,7 +346,9 @@ async def run_session(
         if out.shown != case.expected and not out.error:
             out.error = f"shown {out.shown!r}, expected {case.expected!r}"
     except Exception as exc:  # a timeout or a vanished element: this session failed
-        out.error = f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        out.error = f"{step}: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        if together is not None:  # failed before the upload: the others must not wait for it
+            await together.abort()
     finally:
         await context.close()
     return out
@@ -371,7 +388,11 @@ async def drive(url: str, cases: list[Case], methods: list[str], timeout_ms: int
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            return list(await asyncio.gather(*(run_session(browser, url, c, methods, timeout_ms) for c in cases)))
+            # Every page is opened first; then all the users upload at the same moment, so what
+            # is timed is the crowd's uploads, not one user's upload against the others' page loads.
+            together = asyncio.Barrier(len(cases))
+            sessions = (run_session(browser, url, c, methods, timeout_ms, together=together) for c in cases)
+            return list(await asyncio.gather(*sessions))
         finally:
             await browser.close()
 
@@ -497,6 +518,7 @@ def suite(sessions: int = 8, data: str | None = None, soak_minutes: float = 0.0,
                 "succeeded": sum(o.ok for o in outcomes),
                 "median_s": statistics.median(times) if times else float("nan"),
                 "worst_s": max(times) if times else float("nan"),
+                "open_s": statistics.median(o.open_s for o in outcomes),
                 "failures": [o.error for o in outcomes if not o.ok],
             }
         out["peak_rss_mb"] = server.peak_rss / 2**20
@@ -507,19 +529,21 @@ def suite(sessions: int = 8, data: str | None = None, soak_minutes: float = 0.0,
 
 
 def cpu_split(server: Server) -> tuple[float, float, float]:
-    """(wall clock, the server's CPU seconds, the browsers' CPU seconds) now.
+    """(wall clock, the server's CPU seconds, the whole machine's busy CPU seconds) now.
 
-    The browsers (Playwright's driver and Chromium, children of this process) are counted
-    once they have exited, through this process's reaped-children times: call this after
-    ``drive`` has closed its browser.
+    The machine's figure (every core's time neither idle nor waiting on the disk) holds the
+    browsers, their driver and this bench besides the server: Chromium's renderers are not
+    all children this process could count.
     """
-    t = os.times()
-    return time.monotonic(), server.cpu_seconds(), t.children_user + t.children_system
+    import psutil
+
+    t = psutil.cpu_times()
+    return time.monotonic(), server.cpu_seconds(), sum(t) - t.idle - getattr(t, "iowait", 0.0)
 
 
 def cpu_delta(before: tuple[float, float, float], after: tuple[float, float, float]) -> dict:
-    wall, server, browsers = (a - b for a, b in zip(after, before))
-    return {"wall_s": wall, "server_cpu_s": server, "browser_cpu_s": browsers}
+    wall, server, machine = (a - b for a, b in zip(after, before))
+    return {"wall_s": wall, "server_cpu_s": server, "browser_cpu_s": machine - server, "cores": os.cpu_count() or 1}
 
 
 async def drive_one(url: str, case: Case, methods: list[str], timeout_ms: int) -> Outcome:
@@ -549,8 +573,13 @@ def format_suite(r: dict) -> str:
         if "cpu" in g:
             c = g["cpu"]
             lines.append(
-                f"  CPU over that {c['wall_s']:.0f} s: server {c['server_cpu_s']:.1f} s, "
-                f"browsers {c['browser_cpu_s']:.1f} s (of {2 * c['wall_s']:.0f} core-seconds on 2 cores)"
+                f"  CPU over those {c['wall_s']:.0f} s (pages opening included): server {c['server_cpu_s']:.1f} s, "
+                f"browsers and bench {c['browser_cpu_s']:.1f} s, of {c['cores'] * c['wall_s']:.0f} core-seconds "
+                f"on {c['cores']} cores"
+            )
+        if "open_s" in g:
+            lines.append(
+                f"  each page opened in {g['open_s']:.1f} s (median) before all {r['sessions']} uploaded at once"
             )
     lines.append(f"peak memory                 {r['peak_rss_mb']:.0f} MB RSS (at start {r['start_rss_mb']:.0f} MB)")
     if "soak" in r:

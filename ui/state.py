@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -104,6 +105,11 @@ def _hand_over() -> None:
     st.empty()
 
 
+_users = {"calls": 0, "last": float("-inf")}  # users' calls queued or running; when one last ended
+_users_lock = threading.Lock()
+QUIET_S = 1.0  # the warm-up resumes once no user has computed anything for this long
+
+
 @contextmanager
 def work_slot(poll_s: float = 0.05):
     """Hold one of the :data:`WORK_SLOTS` while computing (a bounded queue in front of the CPU).
@@ -111,13 +117,32 @@ def work_slot(poll_s: float = 0.05):
     A session waiting in the queue whose user has moved on (a new upload, another choice, or
     the session closed) gives its place up instead of computing an answer nobody will see.
     """
-    while not _work.acquire(timeout=poll_s):
-        if superseded():
-            _hand_over()
+    with _users_lock:
+        _users["calls"] += 1
     try:
-        yield
+        while not _work.acquire(timeout=poll_s):
+            if superseded():
+                _hand_over()
+        try:
+            yield
+        finally:
+            _work.release()
     finally:
-        _work.release()
+        with _users_lock:
+            _users["calls"] -= 1
+            _users["last"] = time.monotonic()
+
+
+def _yield_to_users(poll_s: float = 0.05) -> None:
+    """Wait while users are computing, and for :data:`QUIET_S` after: the warm-up's tracing
+    competes for the same cores (and Python's lock) with a user's own, so a user who arrives
+    before it has finished is served first, and the warm-up goes on in the quiet after."""
+    while True:
+        with _users_lock:
+            busy = _users["calls"] > 0 or time.monotonic() - _users["last"] < QUIET_S
+        if not busy:
+            return
+        time.sleep(poll_s)
 
 
 # TensorFlow threads per call. Each work slot runs one call on one thread: on 2 cores, two
@@ -161,20 +186,23 @@ def load_explainers(modality: str, methods: tuple[str, ...], settings: Settings 
 def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
     """Predictions first (both models), then one method at a time, each step in its own slot.
 
-    A user who uploads while this runs waits for one step, not for the whole warm-up: the
-    slot is given back between steps, and what a prediction needs comes first.
+    A user who uploads while this runs waits for one step at most, not for the whole warm-up:
+    before each step the warm-up waits until no user is computing, and what a prediction
+    needs comes first.
     """
     try:
         ready = [m for m in modalities if load_card(m) is not None]
         cases = {}
         for modality in ready:
+            _yield_to_users()
             clf = load_classifier(modality)
-            with work_slot():
+            with _work:
                 cases[modality] = prepare_case(clf, np.full(clf.modality.input_shape, 0.5, np.float32))
         for method in methods:
             for modality in ready:
+                _yield_to_users()
                 explainer = load_explainers(modality, (method,))[method]
-                with explainer.turn(), work_slot():
+                with explainer.turn(), _work:
                     explain_one(load_classifier(modality), explainer, cases[modality])  # traces it once
         _warm["ready"] = True
     except Exception as exc:  # the app still works, it only starts cold
@@ -398,22 +426,30 @@ def run_analysis(
     box: tuple[float, float, float, float] | None = None,
     settings: dict[str, Settings] | None = None,
     on_result: Callable[[dict[str, MethodResult]], None] | None = None,
+    show_after_s: float = 0.5,
 ) -> CaseAnalysis:
-    """Every chosen method, one at a time with a progress bar, then their agreement.
+    """Every chosen method, one at a time, then their agreement.
 
     Each method is cached on its own, so adding a method to the selection computes only
-    that method, and a rerun with the same image and settings computes nothing. While
-    methods are being computed, ``on_result`` is called with the results so far after each
-    one, so a page can show each map as soon as it is ready.
+    that method, and a rerun with the same image and settings computes nothing. Once the run
+    has lasted ``show_after_s``, or as soon as a method is sure to be slow (an explainer to
+    build, a full work queue), a progress bar shows and ``on_result`` is called with the
+    results so far after each method, so a page can show each map as soon as it is ready. A
+    quicker run draws nothing until its end: each intermediate picture costs the user's
+    browser a redraw of the page, for maps that would be replaced a moment later.
     """
     labels = method_labels()
+    started = time.monotonic()
     case = case_reference(modality, key, seed, model_input, target, box)
     results: dict[str, MethodResult] = {}
     bar = None
     for i, method in enumerate(methods):
         own = (settings or {}).get(method, ())
-        if not _is_cached(modality, key, method, seed, target, own) and bar is None:
-            bar = st.progress(0.0, text="Computing explanations…")
+        slow = time.monotonic() - started >= show_after_s or _will_wait(modality, method, own)
+        if bar is None and slow and not _is_cached(modality, key, method, seed, target, own):
+            bar = st.progress(i / len(methods), text="Computing explanations…")
+            if on_result is not None and results:
+                on_result(dict(results))
         if bar is not None:
             bar.progress(i / len(methods), text=f"Computing {labels.get(method, method)} ({i + 1} of {len(methods)})…")
         results[method] = explain_method(modality, key, method, seed, model_input, target, box, own)
@@ -423,6 +459,12 @@ def run_analysis(
     if bar is not None:
         bar.empty()
     return combine(case, results)
+
+
+def _will_wait(modality: str, method: str, settings: Settings) -> bool:
+    """Whether a method's next call is sure to be slow: its explainer is not built yet (it
+    will be traced), or every work slot is taken (the call will queue)."""
+    return (modality, method, settings) not in _explainers or _work._value == 0
 
 
 def _is_cached(*key) -> bool:

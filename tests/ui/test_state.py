@@ -130,11 +130,64 @@ def test_each_computed_map_is_handed_over_as_soon_as_it_is_ready(monkeypatch):
     seen: list[list[str]] = []
     x = np.zeros((50, 50, 3), np.float32)
     case, results = ui.state.run_analysis(
-        "histo", "k1", x, ["gradcam", "ig", "saliency"], on_result=lambda r: seen.append(list(r))
+        "histo", "k1", x, ["gradcam", "ig", "saliency"], on_result=lambda r: seen.append(list(r)), show_after_s=0
     )
     assert list(results) == ["gradcam", "ig", "saliency"]
     # after the first and the second method; the page draws the full panel after the last
     assert seen == [["gradcam"], ["gradcam", "ig"]]
     seen.clear()
-    ui.state.run_analysis("histo", "k1", x, ["gradcam", "ig", "saliency"], on_result=lambda r: seen.append(list(r)))
+    ui.state.run_analysis(
+        "histo", "k1", x, ["gradcam", "ig", "saliency"], on_result=lambda r: seen.append(list(r)), show_after_s=0
+    )
     assert seen == []  # nothing computed on a rerun, nothing handed over
+
+
+def test_a_quick_run_draws_its_maps_once_and_a_slow_one_as_they_come(monkeypatch):
+    """No intermediate pictures for a run that ends at once; maps one by one once it is slow."""
+    import time
+
+    import streamlit as st
+
+    monkeypatch.setattr(ui.state, "case_reference", lambda *a, **k: "case")
+    monkeypatch.setattr(ui.state, "combine", lambda case, results: (case, results))
+    methods = ["gradcam", "ig", "saliency"]
+    x = np.zeros((50, 50, 3), np.float32)
+
+    def run(key: str, queue_full: bool, seconds_each: float) -> list[list[str]]:
+        monkeypatch.setattr(ui.state, "_will_wait", lambda *a: queue_full)
+        monkeypatch.setattr(
+            ui.state, "explain_method", lambda modality, key, method, *a, **k: time.sleep(seconds_each) or method
+        )
+        st.session_state.pop("_explained", None)
+        seen: list[list[str]] = []
+        ui.state.run_analysis("histo", key, x, methods, on_result=lambda r: seen.append(list(r)), show_after_s=0.2)
+        return seen
+
+    assert run("quick", queue_full=False, seconds_each=0.0) == []
+    assert run("queued", queue_full=True, seconds_each=0.0) == [["gradcam"], ["gradcam", "ig"]]
+    # the first method took longer than show_after_s: from then on, each map as it comes
+    assert run("slow", queue_full=False, seconds_each=0.25) == [["gradcam"], ["gradcam", "ig"]]
+
+
+def test_the_warm_up_steps_aside_while_a_user_computes(monkeypatch):
+    """The warm-up's next step waits for a user's call to end, and for a quiet moment after."""
+    import threading
+    import time
+
+    monkeypatch.setattr(ui.state, "QUIET_S", 0.3)
+    inside, ended = threading.Event(), {}
+
+    def user() -> None:
+        with ui.state.work_slot():
+            inside.set()
+            time.sleep(0.4)
+        ended["at"] = time.monotonic()
+
+    t = threading.Thread(target=user)
+    t.start()
+    inside.wait(5)
+    ui.state._yield_to_users(poll_s=0.01)
+    resumed = time.monotonic()
+    t.join()
+    assert resumed - ended["at"] >= 0.3  # not while the user computed, nor right after
+    assert ui.state._users["calls"] == 0
