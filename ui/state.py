@@ -244,9 +244,11 @@ def start_warm_up(modalities: tuple[str, ...] = ("histo", "mammo"), methods: tup
     """Load the models and trace the default methods in the background, once per process.
 
     Only the default panel's methods: warming every method as well (SHAP Partition's slow
-    first call among them) halved the wait of 8 users asking for all methods at once, but
-    made the first user and 8 users with the default panel wait longer, and raised the peak
-    memory (``python bench/load.py --suite``, README).
+    first call among them) shortened the wait of 8 users asking for all methods at once, but
+    made 8 users with the default panel wait longer, since the other methods' tracing was
+    still going on when they came; so it did even with the warm-up stepping aside for users
+    (``python bench/load.py --suite``: all methods median 26.9 s against 33.9 s, default
+    methods 17.8 s against 11.3 s).
 
     Set ``BREASTXAI_WARM_START=0`` to skip it (the in-process tests do).
     """
