@@ -3,16 +3,15 @@
     python bench/load.py [--sessions 8] [--data DIR] [--methods all|fast] [--json]
     python bench/load.py --suite [--sessions 8] [--soak MINUTES]
 
-Starts the dashboard as ``make run`` does on a free loopback port and drives N browser sessions at
-once (Playwright contexts in one Chromium, ``$CHROMIUM`` or /usr/bin/chromium). Every
-session opens the page first; once all pages are open, each uploads a different real image
-at the same moment — histopathology patches and mammogram lesion
-crops in turn, from ``--data`` or ``$BREASTXAI_DATA`` or ``../shared/data`` — picks its
-modality, selects every explanation method and waits for every map and the agreement
-section. Then it checks that the prediction it shows is the one ``core.model.classifier`` gives
-for its own image (the images are chosen so that no two expected answers are alike, so
-a session shown another's result fails), and that the browser asked nothing of any host
-but the loopback server.
+Starts the dashboard as ``make run`` does, on a free loopback port, and drives N browser
+sessions at once (Playwright contexts in one Chromium, ``$CHROMIUM`` or /usr/bin/chromium).
+Every session opens the page first; once all pages are open, each uploads a different real
+image at the same moment — histopathology patches and mammogram lesion crops in turn, from
+``--data`` or ``$BREASTXAI_DATA`` or ``../shared/data`` — picks its modality, selects every
+explanation method and waits for every map and the agreement section. Then it checks that
+the prediction it shows is the one ``core.model.classifier`` gives for its own image (the
+images are chosen so that no two expected answers are alike, so a session shown another's
+result fails), and that the browser asked nothing of any host but the loopback server.
 
 Prints the number of sessions, the median and worst latency (upload to the last map
 shown) and the peak resident memory of the Streamlit process (children included),
