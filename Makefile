@@ -39,6 +39,7 @@ test-fast: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python bench/explain.py
 	$(BIN)/python bench/region.py
+	$(BIN)/python bench/cli.py
 
 # Recompute every derived result committed beside the weights (eval, compare, region)
 # from the data sets; the README's figures are what these commands print. Mammography's

@@ -1,4 +1,4 @@
-"""End to end in a real browser: ``streamlit run app.py`` driven by Debian's Chromium.
+"""End to end in a real browser: the dashboard as ``make run`` starts it, driven by Debian's Chromium.
 
 One server and one browser for the whole module (they are slow to start on two cores).
 Screenshots go to ``artifacts/screenshots/`` (ignored by git); ``make screenshots`` copies
@@ -31,7 +31,7 @@ def _need_chromium() -> str:
 
 @contextlib.contextmanager
 def streamlit_server(log_name: str = "streamlit.log"):
-    """``streamlit run app.py`` on a free loopback port (bench/load.py's server); yields its URL."""
+    """The dashboard as ``make run`` starts it, on a free loopback port (bench/load.py's server); yields its URL."""
     (ROOT / "artifacts").mkdir(exist_ok=True)
     server = load.Server(DATA, ROOT / "artifacts" / log_name)
     try:
