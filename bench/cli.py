@@ -7,7 +7,7 @@ Grad-CAM only and with every method, and ``python -c "import tensorflow"`` as th
 any call pays, each ``--runs`` times in turn (after one untimed run of each, which fills the
 disk cache), and prints the median, lowest and highest wall seconds of each. The default
 patch is one of the histopathology model's unseen test patients, from ``$BREASTXAI_DATA`` or
-``../shared/data``.
+``../shared/data`` (found as ``bench/load.py`` finds it).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from load import data_root
 
 ROOT = Path(__file__).resolve().parent.parent
 PATCH = "histo/IDC_regular_ps50_idx5/9124/1/9124_idx5_x1001_y1001_class1.png"
@@ -44,8 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--image", type=Path, help="a histopathology patch (default: a test patient's)")
     args = ap.parse_args(argv)
-    data = Path(os.environ.get("BREASTXAI_DATA") or ROOT.parent / "shared" / "data")
-    image = (args.image or data / PATCH).resolve()
+    image = (args.image or data_root(None) / PATCH).resolve()
     if not image.exists():
         raise SystemExit(f"error: {image} not found (give --image or set BREASTXAI_DATA)")
     runs = commands(image)

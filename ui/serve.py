@@ -5,8 +5,8 @@ do, because Streamlit runs ``app.py`` only when the first visitor arrives:
 
 * the models are loaded and the default methods traced from the moment the process starts
   (in the background: the server answers at once), so the first user after a restart does
-  not wait for TensorFlow's import (about 3.5 s on the 2-core development machine) and the
-  tracing;
+  not wait for TensorFlow's import (about 5 s on the 2-core development machine:
+  ``python bench/cli.py``) and the tracing;
 * glibc's malloc is held to :data:`MALLOC_ARENAS` arenas. glibc gives each busy thread an
   arena of its own, up to 8 per core, and memory freed in one is not reused by another:
   with the server's session threads that multiplies the peak. ``bench/load.py --suite``

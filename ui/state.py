@@ -246,9 +246,8 @@ def start_warm_up(modalities: tuple[str, ...] = ("histo", "mammo"), methods: tup
     Only the default panel's methods: warming every method as well (SHAP Partition's slow
     first call among them) shortened the wait of 8 users asking for all methods at once, but
     made 8 users with the default panel wait longer, since the other methods' tracing was
-    still going on when they came; so it did even with the warm-up stepping aside for users
-    (``python bench/load.py --suite``: all methods median 26.9 s against 33.9 s, default
-    methods 17.8 s against 11.3 s).
+    still going on when they came (``python bench/load.py --suite``, tried twice, the second
+    time with the warm-up stepping aside for users; neither variant is kept in the code).
 
     Set ``BREASTXAI_WARM_START=0`` to skip it (the in-process tests do).
     """
@@ -449,7 +448,7 @@ def run_analysis(
         own = (settings or {}).get(method, ())
         slow = time.monotonic() - started >= show_after_s or _will_wait(modality, method, own)
         if bar is None and slow and not _is_cached(modality, key, method, seed, target, own):
-            bar = st.progress(i / len(methods), text="Computing explanations…")
+            bar = st.progress(i / len(methods))  # its text is set just below
             if on_result is not None and results:
                 on_result(dict(results))
         if bar is not None:
