@@ -324,8 +324,9 @@ def render() -> None:
         st.subheader("Agreement between methods")
         ag = analysis.agreement
         names_shown = [labels.get(m, m) for m in ag.methods]
-        # pictures, not charts: they cost every user's browser nothing to draw
-        c1, c2 = st.columns(2)
+        # pictures, not charts: they cost every user's browser nothing to draw; side by side
+        # while a cell's value stays legible at half the page's width, one under the other beyond
+        c1, c2 = st.columns(2) if len(names_shown) <= 5 else (st.container(), st.container())
         c1.image(
             to_png(matrix_picture(np.asarray(ag.spearman), names_shown, -1.0, 1.0, "RdBu")),
             caption="Spearman rank correlation of the maps (−1 red, 0 white, +1 blue)",
