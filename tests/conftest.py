@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from core.config import configure
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("BREASTXAI_DATA", ROOT.parent / "shared" / "data"))
 HISTO_DIR = DATA / "histo" / "IDC_regular_ps50_idx5"
@@ -20,6 +22,8 @@ CBIS_FILMS_DIR = DATA / "mammo" / "cbis_ddsm_mass"
 WEIGHTS = ROOT / "weights"
 # The app's background warm-up would compete with the tests for the CPU; tests start cold.
 os.environ.setdefault("BREASTXAI_WARM_START", "0")
+
+configure()  # the process-wide settings the app and the commands apply first (see core.config)
 
 
 def need(path: Path, message: str | None = None) -> Path:
