@@ -94,7 +94,7 @@ def _maps(analysis, model_input, modality, prediction, target: int, labels: dict
         "(most important). Deletion AUC: lower is better; insertion AUC: higher is better."
     )
     st.image(to_png(colour_key(colormap)), caption="Colour key — importance: 0 least, 1 most")
-    widgets.explanation_grid(analysis.methods, model_input, opacity, colormap, key_prefix="tile", signed=signed)
+    widgets.explanation_grid(analysis.methods, model_input, opacity, colormap, signed=signed)
     # a toggle, not an expander: a collapsed expander still draws its chart on every repaint
     if st.toggle("Zoom: one map beside the original at full resolution", key="zoom_on"):
         name = st.selectbox("Map", methods, format_func=lambda m: labels.get(m, m), key="zoom_method")
@@ -278,18 +278,22 @@ def render() -> None:
     if not methods:
         st.caption("Choose at least one method.")
         st.stop()
-    # Each map is shown as soon as its method has finished; the full panel (display settings,
-    # zoom, report) replaces them once every method is done.
+    # Each map is shown in its own place as soon as its method has finished; the full panel
+    # (display settings, zoom, report) replaces them once every method is done.
     ready = st.empty()
+    slots: dict = {}
 
-    def show_ready(results: dict) -> None:
-        with ready.container():
-            widgets.explanation_grid(
-                results,
+    def show_ready(method: str, result) -> None:
+        if not slots:
+            with ready.container():
+                slots.update(widgets.tile_slots(methods))
+        with slots[method].container():
+            widgets.explanation_tile(
+                method,
+                result,
                 model_input,
                 float(st.session_state.get("opacity", DEFAULT_OPACITY)),
                 st.session_state.get("colormap", COLORMAPS[0]),
-                key_prefix="ready",
                 signed=bool(st.session_state.get("signed", False)),
             )
 

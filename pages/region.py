@@ -336,7 +336,7 @@ def render() -> None:
         f"Every map explains the predicted class ({analysis.prediction.label}) of this tile on one scale, 0 (least) "
         "to 1 (most important). Deletion AUC: lower is better; insertion AUC: higher is better."
     )
-    widgets.explanation_grid(analysis.methods, model_input, 0.5, colormap, key_prefix="region_tile")
+    widgets.explanation_grid(analysis.methods, model_input, 0.5, colormap)
 
 
 if __name__ == "__main__":

@@ -426,7 +426,7 @@ def run_analysis(
     target: int | None = None,
     box: tuple[float, float, float, float] | None = None,
     settings: dict[str, Settings] | None = None,
-    on_result: Callable[[dict[str, MethodResult]], None] | None = None,
+    on_result: Callable[[str, MethodResult], None] | None = None,
     show_after_s: float = 0.5,
 ) -> CaseAnalysis:
     """Every chosen method, one at a time, then their agreement.
@@ -434,10 +434,11 @@ def run_analysis(
     Each method is cached on its own, so adding a method to the selection computes only
     that method, and a rerun with the same image and settings computes nothing. Once the run
     has lasted ``show_after_s``, or as soon as a method is sure to be slow (an explainer to
-    build, a full work queue), a progress bar shows and ``on_result`` is called with the
-    results so far after each method, so a page can show each map as soon as it is ready. A
-    quicker run draws nothing until its end: each intermediate picture costs the user's
-    browser a redraw of the page, for maps that would be replaced a moment later.
+    build, a full work queue), a progress bar shows and ``on_result(method, result)`` is
+    called once for each method finished before the last (those already done first), so a
+    page can draw each map in its own place as soon as it is ready, without redrawing the
+    others. A quicker run draws nothing until its end: each intermediate picture costs the
+    user's browser a redraw, for maps that would be replaced a moment later.
     """
     labels = method_labels()
     started = time.monotonic()
@@ -449,14 +450,15 @@ def run_analysis(
         slow = time.monotonic() - started >= show_after_s or _will_wait(modality, method, own)
         if bar is None and slow and not _is_cached(modality, key, method, seed, target, own):
             bar = st.progress(i / len(methods))  # its text is set just below
-            if on_result is not None and results:
-                on_result(dict(results))
+            if on_result is not None:
+                for done, result in results.items():
+                    on_result(done, result)
         if bar is not None:
             bar.progress(i / len(methods), text=f"Computing {labels.get(method, method)} ({i + 1} of {len(methods)})…")
         results[method] = explain_method(modality, key, method, seed, model_input, target, box, own)
         _mark_cached(modality, key, method, seed, target, own)
         if bar is not None and on_result is not None and i + 1 < len(methods):
-            on_result(dict(results))
+            on_result(method, results[method])
     if bar is not None:
         bar.empty()
     return combine(case, results)

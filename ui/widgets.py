@@ -95,7 +95,6 @@ def explanation_grid(
     model_input: np.ndarray,
     opacity: float,
     colorscale: str,
-    key_prefix: str,
     per_row: int = 4,
     signed: bool = False,
 ) -> None:
@@ -103,42 +102,66 @@ def explanation_grid(
 
     With ``signed``, methods whose maps have a sign show evidence for (red) and against (blue).
     """
-    labels = state.method_labels()
     items = list(results.items())
     for start in range(0, len(items), per_row):
-        cols = st.columns(per_row)
-        for col, (name, result) in zip(cols, items[start : start + per_row]):
-            e = result.explanation
-            with col, st.container(border=True):
-                st.markdown(f"**{labels.get(name, name)}**")
-                as_signed = signed and e.signed
-                # a picture, not a chart: a repaint (opacity, colour map) swaps one PNG per map,
-                # where a chart per map made the browser redraw them all; values on hover are
-                # in the zoom below
-                picture = (
-                    signed_overlay(model_input, signed_map(e.attribution), opacity)
-                    if as_signed
-                    else overlay(model_input, e.heatmap, opacity, colorscale)
-                )
-                st.image(to_png(picture, TILE_SCALE), width="stretch")
-                v = verdict_of(result)
-                badge = {
-                    FAITHFUL: ":green-badge[faithful]",
-                    NO_BETTER: ":orange-badge[no better than random]",
-                    WORSE: ":red-badge[worse than random]",
-                }[v.label]
-                st.markdown(badge)
-                if result.localisation is not None:
-                    loc = result.localisation
-                    st.caption(
-                        f"In the lesion box: {loc.relevance_mass:.0%} of the importance (uniform map "
-                        f"{loc.box_share:.0%}) · peak {'inside' if loc.pointing_hit else 'outside'} the box"
-                    )
-                st.caption(
-                    f"{e.seconds:.2f} s · deletion AUC {fmt(result.deletion_auc)} "
-                    f"(random {fmt(result.random_deletion_auc)}) · insertion AUC "
-                    f"{fmt(result.insertion_auc)} (random {fmt(result.random_insertion_auc)})"
-                )
+        for col, (name, result) in zip(st.columns(per_row), items[start : start + per_row]):
+            with col:
+                explanation_tile(name, result, model_input, opacity, colorscale, signed)
+
+
+def tile_slots(methods: list[str], per_row: int = 4) -> dict:
+    """An empty place per method, laid out as :func:`explanation_grid` lays out its tiles.
+
+    A page fills each with :func:`explanation_tile` as its method finishes, so a map that
+    arrives draws one tile, not the grid again.
+    """
+    slots = {}
+    for start in range(0, len(methods), per_row):
+        for col, name in zip(st.columns(per_row), methods[start : start + per_row]):
+            slots[name] = col.empty()
+    return slots
+
+
+BADGES = {
+    FAITHFUL: ":green-badge[faithful]",
+    NO_BETTER: ":orange-badge[no better than random]",
+    WORSE: ":red-badge[worse than random]",
+}
+
+
+def explanation_tile(
+    name: str, result, model_input: np.ndarray, opacity: float, colorscale: str, signed: bool = False
+) -> None:
+    """One method's map with its verdict, localisation, seconds and faithfulness scores.
+
+    Four elements (frame, title with verdict, picture, caption): each element costs every
+    user's browser a redraw, and a crowd's browsers share the server's cores in the load bench.
+    """
+    e = result.explanation
+    with st.container(border=True):
+        st.markdown(f"**{state.method_labels().get(name, name)}** {BADGES[verdict_of(result).label]}")
+        # a picture, not a chart: a repaint (opacity, colour map) swaps one PNG per map,
+        # where a chart per map made the browser redraw them all; values on hover are
+        # in the zoom below
+        picture = (
+            signed_overlay(model_input, signed_map(e.attribution), opacity)
+            if signed and e.signed
+            else overlay(model_input, e.heatmap, opacity, colorscale)
+        )
+        st.image(to_png(picture, TILE_SCALE), width="stretch")
+        lines = []
+        if result.localisation is not None:
+            loc = result.localisation
+            lines.append(
+                f"In the lesion box: {loc.relevance_mass:.0%} of the importance (uniform map "
+                f"{loc.box_share:.0%}) · peak {'inside' if loc.pointing_hit else 'outside'} the box"
+            )
+        lines.append(
+            f"{e.seconds:.2f} s · deletion AUC {fmt(result.deletion_auc)} "
+            f"(random {fmt(result.random_deletion_auc)}) · insertion AUC "
+            f"{fmt(result.insertion_auc)} (random {fmt(result.random_insertion_auc)})"
+        )
+        st.caption("  \n".join(lines))
 
 
 def fmt(value, digits: int = 3, percent: bool = False) -> str:

@@ -120,24 +120,24 @@ def test_warm_up_loads_the_models_and_traces_the_methods(histo_weights, monkeypa
 
 
 def test_each_computed_map_is_handed_over_as_soon_as_it_is_ready(monkeypatch):
-    """run_analysis reports the results so far after each computed method (maps appear one by one)."""
+    """run_analysis hands over each computed method's result once, as it comes (maps appear one by one)."""
     import streamlit as st
 
     monkeypatch.setattr(ui.state, "case_reference", lambda *a, **k: "case")
     monkeypatch.setattr(ui.state, "explain_method", lambda modality, key, method, *a, **k: f"map of {method}")
     monkeypatch.setattr(ui.state, "combine", lambda case, results: (case, results))
     st.session_state.pop("_explained", None)
-    seen: list[list[str]] = []
+    seen: list[str] = []
     x = np.zeros((50, 50, 3), np.float32)
     case, results = ui.state.run_analysis(
-        "histo", "k1", x, ["gradcam", "ig", "saliency"], on_result=lambda r: seen.append(list(r)), show_after_s=0
+        "histo", "k1", x, ["gradcam", "ig", "saliency"], on_result=lambda m, r: seen.append(m), show_after_s=0
     )
     assert list(results) == ["gradcam", "ig", "saliency"]
     # after the first and the second method; the page draws the full panel after the last
-    assert seen == [["gradcam"], ["gradcam", "ig"]]
+    assert seen == ["gradcam", "ig"]
     seen.clear()
     ui.state.run_analysis(
-        "histo", "k1", x, ["gradcam", "ig", "saliency"], on_result=lambda r: seen.append(list(r)), show_after_s=0
+        "histo", "k1", x, ["gradcam", "ig", "saliency"], on_result=lambda m, r: seen.append(m), show_after_s=0
     )
     assert seen == []  # nothing computed on a rerun, nothing handed over
 
@@ -153,20 +153,20 @@ def test_a_quick_run_draws_its_maps_once_and_a_slow_one_as_they_come(monkeypatch
     methods = ["gradcam", "ig", "saliency"]
     x = np.zeros((50, 50, 3), np.float32)
 
-    def run(key: str, queue_full: bool, seconds_each: float) -> list[list[str]]:
+    def run(key: str, queue_full: bool, seconds_each: float) -> list[str]:
         monkeypatch.setattr(ui.state, "_will_wait", lambda *a: queue_full)
         monkeypatch.setattr(
             ui.state, "explain_method", lambda modality, key, method, *a, **k: time.sleep(seconds_each) or method
         )
         st.session_state.pop("_explained", None)
-        seen: list[list[str]] = []
-        ui.state.run_analysis("histo", key, x, methods, on_result=lambda r: seen.append(list(r)), show_after_s=0.2)
+        seen: list[str] = []
+        ui.state.run_analysis("histo", key, x, methods, on_result=lambda m, r: seen.append(m), show_after_s=0.2)
         return seen
 
     assert run("quick", queue_full=False, seconds_each=0.0) == []
-    assert run("queued", queue_full=True, seconds_each=0.0) == [["gradcam"], ["gradcam", "ig"]]
+    assert run("queued", queue_full=True, seconds_each=0.0) == ["gradcam", "ig"]
     # the first method took longer than show_after_s: from then on, each map as it comes
-    assert run("slow", queue_full=False, seconds_each=0.25) == [["gradcam"], ["gradcam", "ig"]]
+    assert run("slow", queue_full=False, seconds_each=0.25) == ["gradcam", "ig"]
 
 
 def test_the_warm_up_steps_aside_while_a_user_computes(monkeypatch):
