@@ -3,7 +3,7 @@
 The same server as ``streamlit run app.py``, with two things a plain ``streamlit run`` cannot
 do, because Streamlit runs ``app.py`` only when the first visitor arrives:
 
-* the models are loaded and the default methods traced from the moment the process starts
+* the models are loaded and every method traced from the moment the process starts
   (in the background: the server answers at once), so the first user after a restart does
   not wait for TensorFlow's import (about 5 s on the 2-core development machine:
   ``python bench/cli.py``) and the tracing;

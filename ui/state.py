@@ -241,13 +241,14 @@ def keep_keras_between_runs() -> bool:
 
 
 def start_warm_up(modalities: tuple[str, ...] = ("histo", "mammo"), methods: tuple[str, ...] = ()) -> None:
-    """Load the models and trace the default methods in the background, once per process.
+    """Load the models and trace every method in the background, once per process.
 
-    Only the default panel's methods: warming every method as well (SHAP Partition's slow
-    first call among them) shortened the wait of 8 users asking for all methods at once, but
-    made 8 users with the default panel wait longer, since the other methods' tracing was
-    still going on when they came (``python bench/load.py --suite``, tried twice, the second
-    time with the warm-up stepping aside for users; neither variant is kept in the code).
+    The default panel's methods first, then the others. Each step is short (at most about
+    1 s on two cores; the whole warm-up about 12 s from the process start, TensorFlow's
+    import included), so a user who arrives during it waits for one step at most. With
+    numba compiling shap's helpers (see :mod:`core.config`) warming every method took long
+    enough that 8 users arriving soon after a restart waited behind it; only the default
+    methods were warmed then.
 
     Set ``BREASTXAI_WARM_START=0`` to skip it (the in-process tests do).
     """
@@ -258,7 +259,8 @@ def start_warm_up(modalities: tuple[str, ...] = ("histo", "mammo"), methods: tup
         if os.environ.get("BREASTXAI_WARM_START", "1") == "0":
             return
         _warm["started"] = True
-    threading.Thread(target=_warm_up, args=(modalities, methods or FAST_METHODS), daemon=True, name="warm-up").start()
+    methods = methods or (*FAST_METHODS, *(m for m in METHODS if m not in FAST_METHODS))
+    threading.Thread(target=_warm_up, args=(modalities, methods), daemon=True, name="warm-up").start()
 
 
 def warm_up_status() -> str:
