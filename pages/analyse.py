@@ -73,13 +73,15 @@ DEFAULT_OPACITY = 0.5
 
 
 @st.fragment
-def _maps(analysis, model_input, modality, prediction, target: int, labels: dict, case: tuple, settings: dict) -> None:
-    """The maps and their display settings: a colour map or opacity change reruns only this part.
+def _explanations(request: tuple, modality, prediction, target: int, labels: dict, case: tuple, settings: dict) -> None:
+    """The maps, their display settings, zoom, summary, report and agreement.
 
-    Everything here comes from cached results, so a change repaints without computing.
+    A fragment: a colour map or opacity change reruns only this part, from cached results.
+    Each map's place is laid out first and filled once, as soon as its method is done, so a
+    slow run shows the maps one by one and no tile is drawn twice.
     """
-    case_key, digest, pixels, modality_name, region_tuple, original = case
-    methods = list(analysis.methods)
+    modality_name, model_input, methods, input_box = request
+    case_key, digest, pixels, _, region_tuple, original = case
     s1, s2, s3 = st.columns([1, 2, 1])
     colormap = s1.selectbox("Colour map", COLORMAPS, key="colormap")
     opacity = s2.slider("Overlay opacity", 0.0, 1.0, DEFAULT_OPACITY, 0.05, key="opacity")
@@ -94,7 +96,34 @@ def _maps(analysis, model_input, modality, prediction, target: int, labels: dict
         "(most important). Deletion AUC: lower is better; insertion AUC: higher is better."
     )
     st.image(to_png(colour_key(colormap)), caption="Colour key — importance: 0 least, 1 most")
-    widgets.explanation_grid(analysis.methods, model_input, opacity, colormap, signed=signed)
+    bar = st.empty()
+    slots = widgets.tile_slots(methods)
+    drawn: set[str] = set()
+
+    def draw(method: str, result) -> None:
+        with slots[method].container():
+            widgets.explanation_tile(method, result, model_input, opacity, colormap, signed)
+        drawn.add(method)
+
+    try:
+        analysis = state.run_analysis(
+            modality_name,
+            case_key,
+            model_input,
+            methods,
+            seed=0,
+            target=target,
+            box=input_box,
+            settings=settings,
+            on_result=draw,
+            progress_in=bar,
+        )
+    except BreastXAIError as exc:
+        widgets.show_error(exc)
+        return
+    for method, result in analysis.methods.items():
+        if method not in drawn:
+            draw(method, result)
     # a toggle, not an expander: a collapsed expander still draws its chart on every repaint
     if st.toggle("Zoom: one map beside the original at full resolution", key="zoom_on"):
         name = st.selectbox("Map", methods, format_func=lambda m: labels.get(m, m), key="zoom_method")
@@ -142,6 +171,21 @@ def _maps(analysis, model_input, modality, prediction, target: int, labels: dict
     st.caption(
         "The report holds the image, prediction, maps, scores, model version, weights SHA-256, seed and time — no patient identifiers."
     )
+    if len(methods) > 1 and analysis.agreement is not None:
+        st.subheader("Agreement between methods")
+        ag = analysis.agreement
+        names_shown = [labels.get(m, m) for m in ag.methods]
+        # pictures, not charts: they cost every user's browser nothing to draw; side by side
+        # while a cell's value stays legible at half the page's width, one under the other beyond
+        c1, c2 = st.columns(2) if len(names_shown) <= 5 else (st.container(), st.container())
+        c1.image(
+            to_png(matrix_picture(np.asarray(ag.spearman), names_shown, -1.0, 1.0, "RdBu")),
+            caption="Spearman rank correlation of the maps (−1 red, 0 white, +1 blue)",
+        )
+        c2.image(
+            to_png(matrix_picture(np.asarray(ag.top10_overlap), names_shown, 0.0, 1.0, "Blues")),
+            caption="Share of the top-10% pixels in common (0 white, 1 dark blue)",
+        )
 
 
 def render() -> None:
@@ -278,45 +322,9 @@ def render() -> None:
     if not methods:
         st.caption("Choose at least one method.")
         st.stop()
-    # Each map is shown in its own place as soon as its method has finished; the full panel
-    # (display settings, zoom, report) replaces them once every method is done.
-    ready = st.empty()
-    slots: dict = {}
-
-    def show_ready(method: str, result) -> None:
-        if not slots:
-            with ready.container():
-                slots.update(widgets.tile_slots(methods))
-        with slots[method].container():
-            widgets.explanation_tile(
-                method,
-                result,
-                model_input,
-                float(st.session_state.get("opacity", DEFAULT_OPACITY)),
-                st.session_state.get("colormap", COLORMAPS[0]),
-                signed=bool(st.session_state.get("signed", False)),
-            )
-
-    try:
-        analysis = state.run_analysis(
-            modality_name,
-            case_key,
-            model_input,
-            methods,
-            seed=0,
-            target=target,
-            box=input_box,
-            settings=settings,
-            on_result=show_ready,
-        )
-    except BreastXAIError as exc:
-        widgets.show_error(exc)
-        st.stop()
-    ready.empty()
     region_tuple = None if region is None else (region.cx, region.cy, region.side)
-    _maps(
-        analysis,
-        model_input,
+    _explanations(
+        (modality_name, model_input, methods, input_box),
         modality,
         prediction,
         target,
@@ -324,21 +332,6 @@ def render() -> None:
         (case_key, digest, pixels, modality_name, region_tuple, model_pixels),
         settings,
     )
-    if len(methods) > 1 and analysis.agreement is not None:
-        st.subheader("Agreement between methods")
-        ag = analysis.agreement
-        names_shown = [labels.get(m, m) for m in ag.methods]
-        # pictures, not charts: they cost every user's browser nothing to draw; side by side
-        # while a cell's value stays legible at half the page's width, one under the other beyond
-        c1, c2 = st.columns(2) if len(names_shown) <= 5 else (st.container(), st.container())
-        c1.image(
-            to_png(matrix_picture(np.asarray(ag.spearman), names_shown, -1.0, 1.0, "RdBu")),
-            caption="Spearman rank correlation of the maps (−1 red, 0 white, +1 blue)",
-        )
-        c2.image(
-            to_png(matrix_picture(np.asarray(ag.top10_overlap), names_shown, 0.0, 1.0, "Blues")),
-            caption="Share of the top-10% pixels in common (0 white, 1 dark blue)",
-        )
 
 
 if __name__ == "__main__":

@@ -430,6 +430,7 @@ def run_analysis(
     settings: dict[str, Settings] | None = None,
     on_result: Callable[[str, MethodResult], None] | None = None,
     show_after_s: float = 0.5,
+    progress_in=None,
 ) -> CaseAnalysis:
     """Every chosen method, one at a time, then their agreement.
 
@@ -440,7 +441,8 @@ def run_analysis(
     called once for each method finished before the last (those already done first), so a
     page can draw each map in its own place as soon as it is ready, without redrawing the
     others. A quicker run draws nothing until its end: each intermediate picture costs the
-    user's browser a redraw, for maps that would be replaced a moment later.
+    user's browser a redraw, for maps that would be replaced a moment later. The bar goes
+    where ``progress_in`` (a container or placeholder) is, by default at the page's cursor.
     """
     labels = method_labels()
     started = time.monotonic()
@@ -451,7 +453,7 @@ def run_analysis(
         own = (settings or {}).get(method, ())
         slow = time.monotonic() - started >= show_after_s or _will_wait(modality, method, own)
         if bar is None and slow and not _is_cached(modality, key, method, seed, target, own):
-            bar = st.progress(i / len(methods))  # its text is set just below
+            bar = (progress_in or st).progress(i / len(methods))  # its text is set just below
             if on_result is not None:
                 for done, result in results.items():
                     on_result(done, result)

@@ -518,3 +518,24 @@ def test_an_unlike_input_is_flagged_beside_its_answer(histo_weights):
     _ok(at)
     assert any(m.value.startswith("Prediction:") for m in at.markdown)
     assert any("Outside what this model was trained on" in w.value for w in at.warning)
+
+
+def test_a_slow_run_draws_each_map_once_in_its_place(histo_weights, histo_dir, monkeypatch):
+    """Maps that arrive one by one fill their own tiles; none is drawn again at the end."""
+    import ui.widgets
+
+    monkeypatch.setattr(ui.state, "_will_wait", lambda *a: True)  # as with a full work queue
+    drawn: list[str] = []
+    real = ui.widgets.explanation_tile
+    monkeypatch.setattr(ui.widgets, "explanation_tile", lambda name, *a, **k: drawn.append(name) or real(name, *a, **k))
+    patch = sorted(histo_dir.glob("*/0/*.png"))[3]
+    at = _app()
+    at.file_uploader[0].upload(patch.name, _png(patch), "image/png").run()
+    _ok(at)
+    shown = _tile_titles(at)
+    assert len(shown) == len(ui.state.FAST_METHODS) and len(set(shown)) == len(shown)
+    assert sorted(drawn) == sorted(ui.state.FAST_METHODS)  # each once
+    drawn.clear()
+    at.slider(key="opacity").set_value(0.8).run()  # a repaint draws each tile once more, from the cache
+    _ok(at)
+    assert sorted(drawn) == sorted(ui.state.FAST_METHODS)
