@@ -101,7 +101,7 @@ def _explanations(request: tuple, modality, prediction, target: int, labels: dic
     drawn: set[str] = set()
 
     def draw(method: str, result) -> None:
-        with slots[method].container():
+        with slots[method]:  # the tile's frame takes the empty place itself
             widgets.explanation_tile(method, result, model_input, opacity, colormap, signed)
         drawn.add(method)
 

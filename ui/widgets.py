@@ -282,6 +282,13 @@ def method_form(labels: dict[str, str], key: str) -> tuple[list[str], dict]:
     lives in session state (no widget default), so *All methods* can set it.
     """
     st.session_state.setdefault(key, [m for m in state.FAST_METHODS if m in labels])
+    # a toggle outside the form, not an expander inside it: a collapsed expander still draws
+    # its eight settings widgets on every upload, in every user's browser
+    show = st.toggle(
+        "Method settings",
+        key=f"{key}_settings_on",
+        help="Change a method's settings (IG baseline and path points, LIME samples, Grad-CAM layer, SmoothGrad).",
+    )
     with st.form(f"{key}_form", border=False):
         methods = st.multiselect(
             "Methods",
@@ -292,7 +299,7 @@ def method_form(labels: dict[str, str], key: str) -> tuple[list[str], dict]:
             "their progress is shown.",
         )
         # every method's settings are offered: a method added in the form shows none until sent
-        offered = method_settings(list(SETTING_DEFAULTS), key_prefix="" if key == "methods" else f"{key}_")
+        offered = method_settings(list(SETTING_DEFAULTS), key_prefix="" if key == "methods" else f"{key}_", show=show)
         settings = {name: values for name, values in offered.items() if name in methods}
         b1, b2, _ = st.columns([1, 1, 4])
         b1.form_submit_button("Explain", type="primary", icon=":material/play_arrow:")
@@ -315,18 +322,48 @@ SETTING_DEFAULTS: dict[str, dict[str, object]] = {
 }
 
 
-def method_settings(methods: list[str], key_prefix: str = "") -> dict[str, tuple[tuple[str, object], ...]]:
-    """Per-method settings from an expander; only the settings that differ from the defaults.
+# Each settings widget: (method, setting, key suffix). Their defaults are SETTING_DEFAULTS.
+SETTING_WIDGETS = (
+    ("ig", "baseline", "set_ig_baseline"),
+    ("ig", "steps", "set_ig_steps"),
+    ("lime", "samples", "set_lime"),
+    ("gradcam", "layer", "set_gradcam_layer"),
+    ("gradcampp", "layer", "set_gradcampp_layer"),
+    ("smoothgrad", "noise", "set_sg_noise"),
+    ("smoothgrad", "samples", "set_sg_samples"),
+)
+
+
+def method_settings(
+    methods: list[str], key_prefix: str = "", show: bool = True
+) -> dict[str, tuple[tuple[str, object], ...]]:
+    """Per-method settings; only those that differ from the defaults.
 
     Defaults: Integrated Gradients with a blurred baseline and 64 path points; LIME with 500
     perturbed samples; Grad-CAM and Grad-CAM++ on the last block's rectified maps (``relu4``);
-    SmoothGrad with noise 0.2 of the value range and 20 samples.
+    SmoothGrad with noise 0.2 of the value range and 20 samples. The values live in session
+    state, not only in their widgets, so a setting changed and then hidden (``show`` off)
+    still applies, and the widgets show it again when shown.
     """
     chosen: dict[str, dict[str, object]] = {}
     shown = [m for m in methods if m in SETTING_DEFAULTS]
     if not shown:
         return {}
-    with st.expander("Method settings", icon=":material/tune:"):
+    for name, setting, suffix in SETTING_WIDGETS:
+        k = key_prefix + suffix
+        st.session_state[k] = st.session_state.get(k, SETTING_DEFAULTS[name][setting])  # outlives its widget
+    if not show:
+        return _changed(
+            {
+                name: {
+                    setting: st.session_state[key_prefix + suffix]
+                    for n, setting, suffix in SETTING_WIDGETS
+                    if n == name
+                }
+                for name in shown
+            }
+        )
+    with st.container(border=True):
         st.caption("Defaults are the engine's; a changed setting (sent with Explain) computes that method again.")
         if "ig" in shown:
             c1, c2 = st.columns(2)
@@ -334,15 +371,11 @@ def method_settings(methods: list[str], key_prefix: str = "") -> dict[str, tuple
                 "baseline": c1.selectbox(
                     "IG baseline", ["blurred", "black", "white"], key=key_prefix + "set_ig_baseline"
                 ),
-                "steps": c2.select_slider(
-                    "IG path points", [16, 32, 64, 128, 256], value=64, key=key_prefix + "set_ig_steps"
-                ),
+                "steps": c2.select_slider("IG path points", [16, 32, 64, 128, 256], key=key_prefix + "set_ig_steps"),
             }
         if "lime" in shown:
             chosen["lime"] = {
-                "samples": st.select_slider(
-                    "LIME samples", [100, 250, 500, 1000, 2000], value=500, key=key_prefix + "set_lime"
-                )
+                "samples": st.select_slider("LIME samples", [100, 250, 500, 1000, 2000], key=key_prefix + "set_lime")
             }
         for name in ("gradcam", "gradcampp"):
             if name in shown:
@@ -356,11 +389,14 @@ def method_settings(methods: list[str], key_prefix: str = "") -> dict[str, tuple
         if "smoothgrad" in shown:
             c1, c2 = st.columns(2)
             chosen["smoothgrad"] = {
-                "noise": c1.slider("SmoothGrad noise", 0.05, 0.5, 0.2, 0.05, key=key_prefix + "set_sg_noise"),
-                "samples": c2.select_slider(
-                    "SmoothGrad samples", [10, 20, 50], value=20, key=key_prefix + "set_sg_samples"
-                ),
+                "noise": c1.slider("SmoothGrad noise", 0.05, 0.5, step=0.05, key=key_prefix + "set_sg_noise"),
+                "samples": c2.select_slider("SmoothGrad samples", [10, 20, 50], key=key_prefix + "set_sg_samples"),
             }
+    return _changed(chosen)
+
+
+def _changed(chosen: dict[str, dict[str, object]]) -> dict[str, tuple[tuple[str, object], ...]]:
+    """The settings that differ from SETTING_DEFAULTS, as sorted (name, value) pairs per method."""
     out = {}
     for name, values in chosen.items():
         changed = {k: v for k, v in values.items() if v != SETTING_DEFAULTS[name][k]}

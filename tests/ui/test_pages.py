@@ -482,10 +482,20 @@ def test_changing_one_methods_setting_recomputes_only_that_method(histo_weights,
     _press(at, "Explain").run()
     _ok(at)
     before = list(calls)
+    assert not at.select_slider  # the settings stay hidden until asked for
+    at.toggle(key="methods_settings_on").set_value(True).run()
+    assert not at.warning and not at.exception
     at.select_slider(key="set_ig_steps").set_value(16)
     _press(at, "Explain").run()
     _ok(at)
     assert calls[len(before) :] == ["ig"]  # Grad-CAM's map is reused, IG is computed with 16 points
+    # hidden again, the changed setting still applies: nothing is computed again
+    at.toggle(key="methods_settings_on").set_value(False).run()
+    _press(at, "Explain").run()
+    _ok(at)
+    assert calls[len(before) :] == ["ig"]
+    at.toggle(key="methods_settings_on").set_value(True).run()
+    assert at.select_slider(key="set_ig_steps").value == 16  # and shows itself again
 
 
 def test_signed_maps_keep_the_sign_scaled_to_the_largest():
