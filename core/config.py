@@ -13,10 +13,11 @@ Importing a ``core`` module changes nothing outside it; an entry point calls
   two cores must not oversubscribe them);
 * numba's compiler is switched off (``NUMBA_DISABLE_JIT``), so shap's masker and Partition
   helpers run as plain Python. At this input size compiling them costs more than it saves:
-  a fresh ``core.explain`` with every method took 19.0 s with it and 9.6 s without, with the
-  same maps and scores, and a warm Partition call takes 0.17 s instead of 0.12 s. A server
-  thread that compiles also holds the GIL for seconds, stalling every other session. It must
-  be set before numba is imported, which is why an entry point calls :func:`configure` first.
+  a fresh ``core.explain`` with every method takes seconds less (``python bench/cli.py``),
+  with the same maps and scores, and a warm Partition call about 0.05 s more (``--warm``).
+  A server thread that compiles also holds the GIL for seconds, stalling every other
+  session. It must be set before numba is imported, which is why an entry point calls
+  :func:`configure` first.
 """
 
 from __future__ import annotations

@@ -243,9 +243,9 @@ def keep_keras_between_runs() -> bool:
 def start_warm_up(modalities: tuple[str, ...] = ("histo", "mammo"), methods: tuple[str, ...] = ()) -> None:
     """Load the models and trace every method in the background, once per process.
 
-    The default panel's methods first, then the others. Each step is short (at most about
-    1 s on two cores; the whole warm-up about 12 s from the process start, TensorFlow's
-    import included), so a user who arrives during it waits for one step at most. With
+    The default panel's methods first, then the others. Each step is one method's first
+    call (the ``seconds`` column of ``python -m core.explain``, under a second each), so a
+    user who arrives during the warm-up waits for one step at most. With
     numba compiling shap's helpers (see :mod:`core.config`) warming every method took long
     enough that 8 users arriving soon after a restart waited behind it; only the default
     methods were warmed then.
