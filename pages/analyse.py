@@ -73,8 +73,8 @@ DEFAULT_OPACITY = 0.5
 
 
 @st.fragment
-def _explanations(request: tuple, modality, prediction, target: int, labels: dict, case: tuple, settings: dict) -> None:
-    """The maps, their display settings, zoom, summary, report and agreement.
+def _explanations(request: tuple, modality, prediction, target: int, labels: dict, case: tuple, settings: dict):
+    """The maps, their display settings, zoom, summary and report; the analysis, or None.
 
     A fragment: a colour map or opacity change reruns only this part, from cached results.
     Each map's place is laid out first and filled once, as soon as its method is done, so a
@@ -120,7 +120,7 @@ def _explanations(request: tuple, modality, prediction, target: int, labels: dic
         )
     except BreastXAIError as exc:
         widgets.show_error(exc)
-        return
+        return None
     for method, result in analysis.methods.items():
         if method not in drawn:
             draw(method, result)
@@ -171,21 +171,7 @@ def _explanations(request: tuple, modality, prediction, target: int, labels: dic
     st.caption(
         "The report holds the image, prediction, maps, scores, model version, weights SHA-256, seed and time — no patient identifiers."
     )
-    if len(methods) > 1 and analysis.agreement is not None:
-        st.subheader("Agreement between methods")
-        ag = analysis.agreement
-        names_shown = [labels.get(m, m) for m in ag.methods]
-        # pictures, not charts: they cost every user's browser nothing to draw; side by side
-        # while a cell's value stays legible at half the page's width, one under the other beyond
-        c1, c2 = st.columns(2) if len(names_shown) <= 5 else (st.container(), st.container())
-        c1.image(
-            to_png(matrix_picture(np.asarray(ag.spearman), names_shown, -1.0, 1.0, "RdBu")),
-            caption="Spearman rank correlation of the maps (−1 red, 0 white, +1 blue)",
-        )
-        c2.image(
-            to_png(matrix_picture(np.asarray(ag.top10_overlap), names_shown, 0.0, 1.0, "Blues")),
-            caption="Share of the top-10% pixels in common (0 white, 1 dark blue)",
-        )
+    return analysis
 
 
 def render() -> None:
@@ -323,7 +309,7 @@ def render() -> None:
         st.caption("Choose at least one method.")
         st.stop()
     region_tuple = None if region is None else (region.cx, region.cy, region.side)
-    _explanations(
+    analysis = _explanations(
         (modality_name, model_input, methods, input_box),
         modality,
         prediction,
@@ -332,6 +318,24 @@ def render() -> None:
         (case_key, digest, pixels, modality_name, region_tuple, model_pixels),
         settings,
     )
+    # outside the fragment: a repaint of the maps leaves the agreement pictures as they are
+    if analysis is None:
+        return
+    if len(methods) > 1 and analysis.agreement is not None:
+        st.subheader("Agreement between methods")
+        ag = analysis.agreement
+        names_shown = [labels.get(m, m) for m in ag.methods]
+        # pictures, not charts: they cost every user's browser nothing to draw; side by side
+        # while a cell's value stays legible at half the page's width, one under the other beyond
+        c1, c2 = st.columns(2) if len(names_shown) <= 5 else (st.container(), st.container())
+        c1.image(
+            to_png(matrix_picture(np.asarray(ag.spearman), names_shown, -1.0, 1.0, "RdBu")),
+            caption="Spearman rank correlation of the maps (−1 red, 0 white, +1 blue)",
+        )
+        c2.image(
+            to_png(matrix_picture(np.asarray(ag.top10_overlap), names_shown, 0.0, 1.0, "Blues")),
+            caption="Share of the top-10% pixels in common (0 white, 1 dark blue)",
+        )
 
 
 if __name__ == "__main__":
