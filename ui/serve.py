@@ -10,7 +10,8 @@ do, because Streamlit runs ``app.py`` only when the first visitor arrives:
 * glibc's malloc is held to :data:`MALLOC_ARENAS` arenas. glibc gives each busy thread an
   arena of its own, up to 8 per core, and memory freed in one is not reused by another:
   with the server's session threads that multiplies the peak. ``bench/load.py --suite``
-  peaked at 1674–1770 MB with the default and at 1486–1527 MB with 2 arenas, no slower. The
+  peaked at 1674–1770 MB with the default and at 1486–1527 MB with 2 arenas, no slower
+  (both before numba's compiler was switched off, which lowered the peak further). The
   setting is read when the process starts, so the launcher starts itself again with it.
 """
 

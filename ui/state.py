@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core.errors import WeightsError
 from core.explain.case import (
@@ -430,7 +431,7 @@ def run_analysis(
     settings: dict[str, Settings] | None = None,
     on_result: Callable[[str, MethodResult], None] | None = None,
     show_after_s: float = 0.5,
-    progress_in=None,
+    progress_in: DeltaGenerator | None = None,
 ) -> CaseAnalysis:
     """Every chosen method, one at a time, then their agreement.
 

@@ -345,54 +345,47 @@ def method_settings(
     state, not only in their widgets, so a setting changed and then hidden (``show`` off)
     still applies, and the widgets show it again when shown.
     """
-    chosen: dict[str, dict[str, object]] = {}
     shown = [m for m in methods if m in SETTING_DEFAULTS]
     if not shown:
         return {}
     for name, setting, suffix in SETTING_WIDGETS:
         k = key_prefix + suffix
         st.session_state[k] = st.session_state.get(k, SETTING_DEFAULTS[name][setting])  # outlives its widget
-    if not show:
-        return _changed(
-            {
-                name: {
-                    setting: st.session_state[key_prefix + suffix]
-                    for n, setting, suffix in SETTING_WIDGETS
-                    if n == name
-                }
-                for name in shown
+    if show:
+        _settings_widgets(shown, key_prefix)
+    # a keyed widget's value is its session-state entry, so shown or hidden the values are read there
+    return _changed(
+        {
+            name: {
+                setting: st.session_state[key_prefix + suffix] for n, setting, suffix in SETTING_WIDGETS if n == name
             }
-        )
+            for name in shown
+        }
+    )
+
+
+def _settings_widgets(shown: list[str], key_prefix: str) -> None:
+    """The settings widgets of the methods in ``shown``; their values live in session state."""
     with st.container(border=True):
         st.caption("Defaults are the engine's; a changed setting (sent with Explain) computes that method again.")
         if "ig" in shown:
             c1, c2 = st.columns(2)
-            chosen["ig"] = {
-                "baseline": c1.selectbox(
-                    "IG baseline", ["blurred", "black", "white"], key=key_prefix + "set_ig_baseline"
-                ),
-                "steps": c2.select_slider("IG path points", [16, 32, 64, 128, 256], key=key_prefix + "set_ig_steps"),
-            }
+            c1.selectbox("IG baseline", ["blurred", "black", "white"], key=key_prefix + "set_ig_baseline")
+            c2.select_slider("IG path points", [16, 32, 64, 128, 256], key=key_prefix + "set_ig_steps")
         if "lime" in shown:
-            chosen["lime"] = {
-                "samples": st.select_slider("LIME samples", [100, 250, 500, 1000, 2000], key=key_prefix + "set_lime")
-            }
+            st.select_slider("LIME samples", [100, 250, 500, 1000, 2000], key=key_prefix + "set_lime")
         for name in ("gradcam", "gradcampp"):
             if name in shown:
-                layer = st.selectbox(
+                st.selectbox(
                     f"{'Grad-CAM++' if name == 'gradcampp' else 'Grad-CAM'} layer",
                     ["relu4", "relu3", "relu2"],
                     key=f"{key_prefix}set_{name}_layer",
                     help="relu4: the last block (6×6 cells); earlier blocks are finer and less class-specific.",
                 )
-                chosen[name] = {"layer": layer}
         if "smoothgrad" in shown:
             c1, c2 = st.columns(2)
-            chosen["smoothgrad"] = {
-                "noise": c1.slider("SmoothGrad noise", 0.05, 0.5, step=0.05, key=key_prefix + "set_sg_noise"),
-                "samples": c2.select_slider("SmoothGrad samples", [10, 20, 50], key=key_prefix + "set_sg_samples"),
-            }
-    return _changed(chosen)
+            c1.slider("SmoothGrad noise", 0.05, 0.5, step=0.05, key=key_prefix + "set_sg_noise")
+            c2.select_slider("SmoothGrad samples", [10, 20, 50], key=key_prefix + "set_sg_samples")
 
 
 def _changed(chosen: dict[str, dict[str, object]]) -> dict[str, tuple[tuple[str, object], ...]]:
