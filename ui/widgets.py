@@ -139,7 +139,8 @@ def explanation_tile(
     """
     e = result.explanation
     with st.container(border=True):
-        st.markdown(f"**{state.method_labels().get(name, name)}** {BADGES[verdict_of(result).label]}")
+        # the verdict on its own line, so every tile's picture starts at the same height
+        st.markdown(f"**{state.method_labels().get(name, name)}**  \n{BADGES[verdict_of(result).label]}")
         # a picture, not a chart: a repaint (opacity, colour map) swaps one PNG per map,
         # where a chart per map made the browser redraw them all; values on hover are
         # in the zoom below

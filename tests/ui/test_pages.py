@@ -42,7 +42,7 @@ def _ok(at) -> None:
 
 def _tile_titles(at) -> list[str]:
     """The bold method names that head the map tiles (each followed by its verdict badge)."""
-    return [m.value.split(" :", 1)[0] for m in at.markdown if "-badge[" in m.value]
+    return [m.value.split("  \n", 1)[0] for m in at.markdown if "-badge[" in m.value]
 
 
 def _press(at, label: str):
