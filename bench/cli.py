@@ -3,9 +3,10 @@
     python bench/cli.py [--runs 3] [--image PATCH]
 
 Runs ``python -m core.explain --modality histo --image PATCH --json`` in a new process with
-Grad-CAM only and with every method, and ``python -c "import tensorflow"`` as the floor that
-any call pays, each ``--runs`` times in turn (after one untimed run of each, which fills the
-disk cache), and prints the median, lowest and highest wall seconds of each. The default
+Grad-CAM only (as it runs by default, on the NumPy runtime, and with ``--runtime keras``) and
+with every method, and ``python -c "import tensorflow"`` as the floor that any call on the
+Keras runtime pays, each ``--runs`` times in turn (after one untimed run of each, which fills
+the disk cache), and prints the median, lowest and highest wall seconds of each. The default
 patch is one of the histopathology model's unseen test patients, from ``$BREASTXAI_DATA`` or
 ``../shared/data`` (found as ``bench/load.py`` finds it).
 """
@@ -31,6 +32,7 @@ def commands(image: Path) -> dict[str, list[str]]:
     return {
         "import tensorflow": [sys.executable, "-c", "import tensorflow"],
         "core.explain, Grad-CAM only": [*explain, "--methods", "gradcam"],
+        "  the same, --runtime keras": [*explain, "--methods", "gradcam", "--runtime", "keras"],
         "core.explain, all methods": explain,
     }
 

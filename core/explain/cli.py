@@ -27,6 +27,7 @@ from core.config import configure
 from core.errors import command
 from core.imaging.pictures import overlay, save_png
 from core.modality import MODALITIES
+from core.model.numpy_runtime import NumpyNetwork, UnsupportedNetwork
 
 OVERLAY_SCALE = 4  # a 50×50 input is written as 200×200 pixels
 OVERLAY_ALPHA = 0.5
@@ -51,6 +52,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--film-box",
         help="x,y,width,height of a lesion box on a whole mammogram (pixels): the model sees the lesion square "
         "framed from it, and each map is also scored on localisation (relevance mass, pointing game)",
+    )
+    parser.add_argument(
+        "--runtime",
+        default="auto",
+        choices=["auto", "keras", "numpy"],
+        help="'numpy' runs the network without TensorFlow (Grad-CAM, Grad-CAM++, LIME, SHAP Partition and "
+        "occlusion only; the same maps, about 5 s sooner in a fresh process); 'auto' (default) uses it when "
+        "every chosen method allows",
     )
     parser.add_argument(
         "--warm",
@@ -78,6 +87,30 @@ def _film_lesion_input(path: str, film_box: str, modality: str) -> tuple[np.ndar
     return to_model_input(crop_inside(film, square), modality), box
 
 
+def _load_classifier(modality: str, weights: str | None, runtime: str, methods: tuple[str, ...]):
+    """The model in the runtime asked for; with "auto", NumPy when every method runs on it.
+
+    Raises:
+        ValueError: ``runtime="numpy"`` with a method that needs TensorFlow.
+        UnsupportedNetwork: ``runtime="numpy"`` and the weights hold layers it does not implement.
+    """
+    from core.explain.methods import METHODS
+    from core.model.classifier import Classifier
+
+    keras_only = [m for m in methods if not METHODS[m].runs_without_tensorflow]
+    if runtime == "numpy" and keras_only:
+        raise ValueError(f"--runtime numpy cannot run {', '.join(keras_only)} (input gradients need TensorFlow)")
+    if runtime == "auto":
+        if keras_only:
+            runtime = "keras"
+        else:
+            try:
+                return Classifier.load(modality, weights, runtime="numpy")
+            except UnsupportedNetwork:
+                runtime = "keras"
+    return Classifier.load(modality, weights, runtime=runtime)
+
+
 def run(args: argparse.Namespace) -> dict:
     # The image is read and the method names checked before TensorFlow loads, so a wrong
     # file or name fails in a fraction of a second.
@@ -91,10 +124,9 @@ def run(args: argparse.Namespace) -> dict:
     from core.explain.case import analyse, build_explainers, resolve_methods, warm_up
     from core.explain.methods import load_background
     from core.model.card import weights_path
-    from core.model.classifier import Classifier
 
     methods = resolve_methods(args.methods, aliases=True)
-    classifier = Classifier.load(args.modality, args.weights)
+    classifier = _load_classifier(args.modality, args.weights, args.runtime, methods)
     background = None
     if "shap_gradient" in methods:
         background = load_background(args.weights or weights_path(args.modality))
@@ -108,6 +140,7 @@ def run(args: argparse.Namespace) -> dict:
             save_png(args.out / f"{name}.png", overlay(x, result.explanation.heatmap, OVERLAY_ALPHA), OVERLAY_SCALE)
     any_result = next(iter(case.methods.values()), None)
     return {
+        "runtime": "numpy" if isinstance(classifier.model, NumpyNetwork) else "keras",
         "prediction": {"label": case.prediction.label, "probability": round(case.prediction.probability, 6)},
         "methods": {
             name: {
@@ -148,7 +181,8 @@ def format_table(report: dict) -> str:
     labels = {name: cls.label for name, cls in METHODS.items()}
     p = report["prediction"]
     lines = [
-        f"Prediction: {p['label']} (probability {p['probability']:.3f})",
+        f"Prediction: {p['label']} (probability {p['probability']:.3f}); network run by "
+        + ("NumPy (no TensorFlow)" if report.get("runtime") == "numpy" else "Keras"),
         "",
         f"{'method':<22}{'seconds':>9}{'deletion AUC ↓':>16}{'insertion AUC ↑':>17}",
     ]

@@ -1,7 +1,9 @@
 """Loading a trained model and scoring model inputs in batches.
 
 The model is called directly inside one ``tf.function`` with a fixed input signature,
-so it traces once and never goes through ``model.predict``'s per-call overhead.
+so it traces once and never goes through ``model.predict``'s per-call overhead. A one-shot
+command may load it with ``runtime="numpy"`` instead (:mod:`core.model.numpy_runtime`):
+the same answers without importing TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from core.errors import WeightsError
 from core.modality import Modality, get_modality
 from core.model.card import verify_weights, weights_path
 from core.model.familiarity import features, load_reference, reference_path, scores
+from core.model.forward import compiled_forward
 
 
 @dataclass(frozen=True)
@@ -49,22 +52,36 @@ class Classifier:
         batch_size: int = 128,
         weights_file: str | os.PathLike | None = None,
     ):
-        import tensorflow as tf
-
         self.model = model
         self.modality = get_modality(modality) if isinstance(modality, str) else modality
         self.card = card or {}
         self.batch_size = batch_size
         self.weights_file = Path(weights_file) if weights_file else None
         self._familiarity = load_reference(reference_path(self.weights_file)) if self.weights_file else None
-        spec = tf.TensorSpec((None, *self.modality.input_shape), tf.float32)
-        self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        self._forward = compiled_forward(model)
 
     @classmethod
-    def load(cls, modality: str, weights_file: str | os.PathLike | None = None, verify: bool = True) -> Classifier:
-        """Load ``weights/<modality>.keras``, checking its SHA-256 against the card."""
+    def load(
+        cls,
+        modality: str,
+        weights_file: str | os.PathLike | None = None,
+        verify: bool = True,
+        runtime: str = "keras",
+    ) -> Classifier:
+        """Load ``weights/<modality>.keras``, checking its SHA-256 against the card.
+
+        ``runtime="numpy"`` reads it into a :class:`~core.model.numpy_runtime.NumpyNetwork`
+        (raising :class:`~core.model.numpy_runtime.UnsupportedNetwork` for an architecture it
+        does not implement); the default loads it with Keras.
+        """
         path = Path(weights_file) if weights_file else weights_path(modality)
         card = verify_weights(path) if verify else {}  # before the slow Keras import
+        if runtime == "numpy":
+            from core.model.numpy_runtime import NumpyNetwork
+
+            return cls(NumpyNetwork.load(path), modality, card, weights_file=path)
+        if runtime != "keras":
+            raise ValueError(f"runtime must be 'keras' or 'numpy'; got {runtime!r}")
         import keras
 
         try:
@@ -82,7 +99,7 @@ class Classifier:
         x = np.asarray(x, np.float32)
         if x.ndim == 3:
             x = x[None]
-        out = [self._forward(x[i : i + self.batch_size]).numpy() for i in range(0, len(x), self.batch_size)]
+        out = [self._forward(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
         return np.concatenate(out) if out else np.zeros((0, 2), np.float32)
 
     def predict_positive(self, x: np.ndarray, tta: bool = False) -> np.ndarray:

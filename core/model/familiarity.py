@@ -34,7 +34,15 @@ def reference_path(weights_file: str | os.PathLike) -> Path:
 
 
 def features(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """(N, D) activations of :data:`FEATURE_LAYER` for (N, H, W, C) inputs."""
+    """(N, D) activations of :data:`FEATURE_LAYER` for (N, H, W, C) inputs (Keras or NumPy model)."""
+    from core.model.numpy_runtime import NumpyNetwork
+
+    if isinstance(model, NumpyNetwork):
+        x = np.asarray(x, np.float32)
+        out = [
+            model.outputs(x[i : i + batch_size], (FEATURE_LAYER,))[FEATURE_LAYER] for i in range(0, len(x), batch_size)
+        ]
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
     import keras
 
     sub = keras.Model(model.inputs[0], model.get_layer(FEATURE_LAYER).output)

@@ -17,13 +17,12 @@ import keras
 from keras import layers
 
 from core.modality import Modality
+from core.model.names import LAST_CONV_LAYER as LAST_CONV_LAYER  # re-exported
+from core.model.names import LOGITS_LAYER, OUTPUT_LAYER
 
 FILTERS = (16, 32, 64, 128)
 DENSE_UNITS = 128
 DROPOUT = 0.5
-LAST_CONV_LAYER = f"conv{len(FILTERS)}"
-LOGITS_LAYER = "logits"
-OUTPUT_LAYER = "probabilities"
 
 
 def build_model(modality: Modality, seed: int = 42) -> keras.Model:

@@ -142,3 +142,40 @@ def test_every_method_on_a_real_mammogram_crop(run_cli, mammo_weights, mammo_dir
         "random map (reference)",
     ):
         assert label in text
+
+
+def test_grad_cam_alone_runs_without_tensorflow_and_scores_as_keras_does(histo_weights, histo_dir):
+    """The default runtime for Grad-CAM is NumPy: a fresh process never imports TensorFlow,
+    and the prediction and scores are those of the Keras runtime."""
+    patch = str(_first_patch(histo_dir))
+    probe = (
+        "import sys, json; from core.explain.cli import main; "
+        f"main(['--modality', 'histo', '--image', {patch!r}, '--methods', 'gradcam,gradcampp', '--json']); "
+        "print(json.dumps({'tensorflow': 'tensorflow' in sys.modules, 'keras': 'keras' in sys.modules}))"
+    )
+    r = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    report_line, imported_line = r.stdout.strip().splitlines()[-2:]
+    fast = json.loads(report_line)
+    assert fast["runtime"] == "numpy"
+    assert json.loads(imported_line) == {"tensorflow": False, "keras": False}
+    keras_run = json.loads(
+        run_process(
+            "--modality", "histo", "--image", patch, "--methods", "gradcam,gradcampp", "--json", "--runtime", "keras"
+        ).stdout
+    )
+    assert keras_run["runtime"] == "keras"
+    assert fast["prediction"]["label"] == keras_run["prediction"]["label"]
+    assert fast["prediction"]["probability"] == pytest.approx(keras_run["prediction"]["probability"], abs=1e-5)
+    for name in ("gradcam", "gradcampp"):
+        for score in ("deletion_auc", "insertion_auc"):
+            assert fast["methods"][name][score] == pytest.approx(keras_run["methods"][name][score], abs=2e-3)
+
+
+def test_numpy_runtime_refuses_input_gradient_methods(run_cli, histo_weights, histo_dir):
+    result = run_cli(
+        "--modality", "histo", "--image", str(_first_patch(histo_dir)), "--methods", "gradcam,ig", "--runtime", "numpy"
+    )
+    assert_one_line_error(result, "--runtime numpy", "ig")
+    auto = run_cli("--modality", "histo", "--image", str(_first_patch(histo_dir)), "--methods", "gradcam,ig", "--json")
+    assert auto.returncode == 0 and json.loads(auto.stdout)["runtime"] == "keras"

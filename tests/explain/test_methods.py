@@ -352,3 +352,30 @@ def test_occlusion_refuses_an_unknown_fill():
 
     with pytest.raises(ValueError, match="fill"):
         Occlusion(build_model(MAMMO), fill="noise")
+
+
+@pytest.mark.parametrize("name", ["gradcam", "gradcampp", "lime", "shap_partition", "occlusion"])
+def test_methods_give_the_same_maps_on_the_numpy_runtime(histo_weights, name):
+    import keras
+
+    from core.model.numpy_runtime import NumpyNetwork
+
+    x = images_for(HISTO, n=2, seed=5)
+    settings = tiny_settings(name, HISTO)
+    on_keras = make_explainer(name, keras.models.load_model(histo_weights, compile=False), **settings)
+    on_numpy = make_explainer(name, NumpyNetwork.load(histo_weights), **settings)
+    assert on_numpy.runs_without_tensorflow
+    for a, b in zip(on_keras.explain(x, [1, 0]), on_numpy.explain(x, [1, 0]), strict=True):
+        # float32 round-off of two implementations: the maps agree to 1e-4 of their range,
+        # and the black-box maps (differences of probabilities) to 1e-4 in absolute terms
+        scale = max(float(np.abs(a.attribution).max()), 1.0 if name in ("lime", "occlusion") else 1e-6)
+        np.testing.assert_allclose(b.attribution / scale, a.attribution / scale, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["ig", "saliency", "smoothgrad", "shap_gradient"])
+def test_input_gradient_methods_refuse_the_numpy_runtime(histo_weights, name):
+    from core.model.numpy_runtime import NumpyNetwork
+
+    assert not METHODS[name].runs_without_tensorflow
+    with pytest.raises(ValueError, match="Keras model"):
+        make_explainer(name, NumpyNetwork.load(histo_weights), **tiny_settings(name, HISTO))

@@ -29,6 +29,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from core.model.forward import compiled_forward, input_shape_of, n_classes_of
+from core.model.numpy_runtime import NumpyNetwork
+
 # Display rule, one for every method: take |attribution| (signed maps keep their sign in
 # ``Explanation.attribution``), divide by its 99th percentile so one hot pixel cannot wash
 # out the rest of the map, and clip to [0, 1]. A map that is zero everywhere stays zero.
@@ -78,6 +81,9 @@ class Explainer:
     # explainer object or seeds NumPy's global generator (shap), so two users' calls at once
     # would mix. Every other method is safe to call from several threads at once.
     serial: ClassVar[bool] = False
+    # Whether the method also runs on a NumpyNetwork (no TensorFlow): those that need only
+    # the model's outputs, or a late layer's gradient; not those that need the input's.
+    runs_without_tensorflow: ClassVar[bool] = False
 
     def __init__(self, model, *, seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE):
         if batch_size < 1:
@@ -87,7 +93,7 @@ class Explainer:
         # One meaning for every method: how many inputs (images, noisy copies, path points
         # or perturbed images) go through the model in one call.
         self.batch_size = int(batch_size)
-        self.input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+        self.input_shape = input_shape_of(model)
         # One explainer may be shared by every user of the app (see ``serial`` and ``turn``).
         self._lock = threading.RLock()
 
@@ -165,7 +171,7 @@ class Explainer:
         targets = np.asarray(targets)
         if targets.ndim == 0:
             targets = np.full(n, int(targets))
-        n_classes = int(self.model.outputs[0].shape[-1])
+        n_classes = n_classes_of(self.model)
         if targets.shape != (n,) or not np.issubdtype(targets.dtype, np.integer):
             raise ValueError(f"targets must be {n} class indices; got {targets!r}")
         if targets.min() < 0 or targets.max() >= n_classes:
@@ -214,6 +220,8 @@ class WhiteBoxExplainer(Explainer):
     """
 
     def __init__(self, model, *, seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE):
+        if isinstance(model, NumpyNetwork):
+            raise ValueError(f"{self.label or type(self).__name__} needs the Keras model (input gradients)")
         import tensorflow as tf
 
         super().__init__(model, seed=seed, batch_size=batch_size)
@@ -255,20 +263,22 @@ class WhiteBoxExplainer(Explainer):
 
 
 class BlackBoxExplainer(Explainer):
-    """Model-agnostic methods: only a batched, compiled ``predict`` of probabilities."""
+    """Model-agnostic methods: only a batched, compiled ``predict`` of probabilities.
+
+    They run on a Keras model or on a :class:`~core.model.numpy_runtime.NumpyNetwork` alike.
+    """
+
+    runs_without_tensorflow = True
 
     def __init__(self, model, *, seed: int = 0, batch_size: int = 512):
-        import tensorflow as tf
-
         super().__init__(model, seed=seed, batch_size=batch_size)
-        spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
-        self._forward = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        self._forward = compiled_forward(model)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(N, H, W, C) → (N, K) class probabilities, in batches of ``batch_size``."""
         x = np.asarray(x, np.float32)
-        out = [self._forward(x[i : i + self.batch_size]).numpy() for i in range(0, len(x), self.batch_size)]
-        return np.concatenate(out) if out else np.zeros((0, int(self.model.outputs[0].shape[-1])), np.float32)
+        out = [self._forward(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, n_classes_of(self.model)), np.float32)
 
 
 # σ in pixels of the Gaussian blur that "removes" image content, shared by the IG baseline

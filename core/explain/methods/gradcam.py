@@ -5,9 +5,14 @@ The feature-map model comes from tf-keras-vis (``ExtractIntermediateLayerForGrad
 built once on the shared-weight logits model) and the maps follow tf-keras-vis's
 ``Gradcam`` / ``GradcamPlusPlus`` arithmetic, including its linear up-sampling with
 ``scipy.ndimage.zoom``; the test suite checks that both give the same maps as
-tf-keras-vis itself. The difference is speed: the forward pass, the gradient and the
-class-activation weighting run in one ``tf.function`` over the whole batch, instead of
-tf-keras-vis's eager call, which rebuilds the sub-model on every call.
+tf-keras-vis itself. The difference is speed: the forward pass and the gradient run in one
+``tf.function`` over the whole batch, instead of tf-keras-vis's eager call, which rebuilds
+the sub-model on every call.
+
+Both methods need only a late layer's feature maps and the gradient of the log-odds with
+respect to them, not the gradient at the input, so they also run on a
+:class:`~core.model.numpy_runtime.NumpyNetwork` (a command line that never imports
+TensorFlow); the weighting below is the same NumPy code for both.
 
 References:
     * Selvaraju et al., Grad-CAM: Visual Explanations from Deep Networks via
@@ -20,31 +25,43 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.explain.methods.base import WhiteBoxExplainer, log_odds
+from core.explain.methods.base import Explainer, log_odds, logits_of
+from core.model.numpy_runtime import NumpyNetwork
 
 
-class GradCAM(WhiteBoxExplainer):
+class GradCAM(Explainer):
     """Grad-CAM: ReLU(Σ_k mean(∂z/∂A_k) · A_k) on layer ``layer``, up-sampled to the input."""
 
     name = "gradcam"
     label = "Grad-CAM"
+    runs_without_tensorflow = True
 
     def __init__(self, model, layer: str | None = None, *, seed: int = 0):
         """
         Args:
-            model: a Keras functional model (never modified).
+            model: a Keras functional model (never modified), or a
+                :class:`~core.model.numpy_runtime.NumpyNetwork`.
             layer: name of the layer whose feature maps are weighted; any layer with an
-                (N, h, w, k) output works. Defaults to the rectified output of the last
+                (N, h, w, k) output works (on a NumPy network, one followed only by
+                pooling and the dense head). Defaults to the rectified output of the last
                 convolution block (see :func:`default_layer`).
             seed: unused (the method is deterministic); kept for a uniform signature.
 
         Raises:
             ValueError: ``layer`` is not in the model or has no spatial output.
         """
+        super().__init__(model, seed=seed)
+        if isinstance(model, NumpyNetwork):
+            self.layer = layer if layer is not None else model.default_cam_layer()
+            self._parts = lambda x, t: model.activations_and_gradient(x, t, self.layer)
+            probe, _ = self._parts(np.zeros((1, *self.input_shape), np.float32), np.zeros(1, np.int32))
+            if probe.ndim != 4:
+                raise ValueError(f"layer {self.layer!r} has no spatial output")
+            return
         import tensorflow as tf
         from tf_keras_vis.utils.model_modifiers import ExtractIntermediateLayerForGradcam
 
-        super().__init__(model, seed=seed)
+        self.logits_model = logits_of(model)
         names = [lyr.name for lyr in self.logits_model.layers]
         if layer is not None and layer not in names:
             raise ValueError(f"layer {layer!r} is not in the model; choose one of {names}")
@@ -53,33 +70,32 @@ class GradCAM(WhiteBoxExplainer):
         self.feature_model = ExtractIntermediateLayerForGradcam(self.layer, seek_conv_layer=False)(self.logits_model)
         spec_x = tf.TensorSpec((None, *self.input_shape), tf.float32)
         spec_t = tf.TensorSpec((None,), tf.int32)
-        self._cam = tf.function(self._cam_graph, input_signature=[spec_x, spec_t])
+        graph = tf.function(self._parts_graph, input_signature=[spec_x, spec_t])
+        self._parts = lambda x, t: tuple(a.numpy() for a in graph(x, t))
 
     @property
     def params(self) -> dict:
         return {"layer": self.layer, "score": "log-odds of the target class"}
 
-    def _weights(self, grads, acts, score):
+    def _weights(self, grads: np.ndarray, acts: np.ndarray) -> np.ndarray:
         # Grad-CAM: each feature map weighted by its spatially averaged gradient.
-        import tensorflow as tf
+        return grads.mean(axis=(1, 2), keepdims=True)
 
-        return tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-
-    def _cam_graph(self, x, targets):
+    def _parts_graph(self, x, targets):
+        """The layer's feature maps and ∂ log-odds / ∂ feature maps (a TensorFlow graph)."""
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
             tape.watch(x)
             logits, acts = self.feature_model(x, training=False)
             score = log_odds(logits, targets)
-        grads = tape.gradient(score, acts)
-        weights = self._weights(grads, acts, score)
-        return tf.nn.relu(tf.reduce_sum(weights * acts, axis=-1))  # (N, h, w)
+        return acts, tape.gradient(score, acts)
 
     def _attribute(self, images, targets, seed):
         from scipy.ndimage import zoom
 
-        cams = self._cam(images, targets).numpy()
+        acts, grads = self._parts(images, targets)
+        cams = np.maximum((self._weights(grads, acts) * acts).sum(axis=-1), 0.0)  # (N, h, w)
         h, w = self.input_shape[:2]
         factor = (h / cams.shape[1], w / cams.shape[2])
         maps = np.stack([zoom(cam, factor, order=1) for cam in cams])  # as tf-keras-vis does
@@ -99,18 +115,16 @@ class GradCAMPlusPlus(GradCAM):
     name = "gradcampp"
     label = "Grad-CAM++"
 
-    def _weights(self, grads, acts, score):
-        import tensorflow as tf
-
+    def _weights(self, grads: np.ndarray, acts: np.ndarray) -> np.ndarray:
         second = grads**2
         third = grads**3
-        global_sum = tf.reduce_sum(acts, axis=(1, 2), keepdims=True)
+        global_sum = acts.sum(axis=(1, 2), keepdims=True)
         alpha_denom = second * 2.0 + third * global_sum
-        alpha_denom = alpha_denom + tf.cast(second == 0.0, second.dtype)
+        alpha_denom = alpha_denom + (second == 0.0)
         alphas = second / alpha_denom
-        alpha_norm = tf.reduce_sum(alphas, axis=(1, 2), keepdims=True)
-        alphas = alphas / (alpha_norm + tf.cast(alpha_norm == 0.0, alpha_norm.dtype))
-        return tf.reduce_sum(tf.nn.relu(grads) * alphas, axis=(1, 2), keepdims=True)
+        alpha_norm = alphas.sum(axis=(1, 2), keepdims=True)
+        alphas = alphas / (alpha_norm + (alpha_norm == 0.0))
+        return (np.maximum(grads, 0.0) * alphas).sum(axis=(1, 2), keepdims=True)
 
 
 ELEMENTWISE = ("BatchNormalization", "Activation", "ReLU", "LeakyReLU")
