@@ -47,6 +47,7 @@ def main(default: str = "analyse") -> None:
     configure()
     st.set_page_config(page_title="BreastXAI", page_icon=Image.fromarray(ICON), layout="wide")
     state.start_warm_up()
+    state.mark_run_start()
     st.navigation([page(path, default) for path, *_ in PAGE_SPECS]).run()
 
 

@@ -4,8 +4,9 @@ Models and explainers are loaded once per server process and shared by every ses
 (never mutated; the explainers whose library keeps per-call state take turns, the others
 run side by side). :func:`start_warm_up` builds and traces them in a background thread when
 the server starts, so the first user does not pay for it. CPU-heavy calls take a slot of
-:data:`WORK_SLOTS` first, so many sessions queue instead of oversubscribing the cores; a
-session whose user has uploaded something else or left gives up its place in the queue.
+:data:`WORK_SLOTS` first, so many sessions queue instead of oversubscribing the cores, and
+the queue serves them in order of arrival (:mod:`ui.slots`); a session whose user has
+uploaded something else or left gives up its place in the queue.
 Per-image work is cached with ``st.cache_data`` under the image's SHA-256 (plus the lesion
 square) and the settings that change it:
 
@@ -64,6 +65,7 @@ from core.imaging.image import DecodedImage
 from core.model.card import eval_path, read_card, read_json, weights_path
 from core.model.classifier import Classifier, Prediction
 from core.region.mosaic import complete_folders
+from ui.slots import LAST, Slots
 
 FAST_METHODS = ("gradcam", "gradcampp", "ig", "saliency")
 
@@ -72,7 +74,7 @@ FAST_METHODS = ("gradcam", "gradcampp", "ig", "saliency")
 # pool busy only in part (a load test measured the 2 cores 40% idle with one slot), so two
 # calls side by side on two cores finish sooner than the same calls one after the other.
 WORK_SLOTS = max(1, int(os.environ.get("BREASTXAI_WORK_SLOTS", 0)) or os.cpu_count() or 2)
-_work = threading.BoundedSemaphore(WORK_SLOTS)
+_work = Slots(WORK_SLOTS)  # first come, first served: see ui/slots.py
 _resources_lock = threading.RLock()
 _classifiers: dict[str, Classifier] = {}
 _explainers: dict[tuple, Explainer] = {}
@@ -111,6 +113,20 @@ _users_lock = threading.Lock()
 QUIET_S = 1.0  # the warm-up resumes once no user has computed anything for this long
 
 
+def mark_run_start() -> None:
+    """Note when this session's run began: its heavy calls queue behind those of runs that
+    began earlier (see :mod:`ui.slots`). The app calls it at the top of every run."""
+    st.session_state["_run_started"] = time.monotonic()
+
+
+def _run_started() -> float:
+    """When this session's current run began (now, outside a run or before it was noted)."""
+    try:
+        return float(st.session_state.get("_run_started", time.monotonic()))
+    except Exception:  # no script run context: a background thread or a test
+        return time.monotonic()
+
+
 @contextmanager
 def work_slot(poll_s: float = 0.05):
     """Hold one of the :data:`WORK_SLOTS` while computing (a bounded queue in front of the CPU).
@@ -118,10 +134,11 @@ def work_slot(poll_s: float = 0.05):
     A session waiting in the queue whose user has moved on (a new upload, another choice, or
     the session closed) gives its place up instead of computing an answer nobody will see.
     """
+    key = _run_started()
     with _users_lock:
         _users["calls"] += 1
     try:
-        while not _work.acquire(timeout=poll_s):
+        while not _work.acquire(key, timeout=poll_s):
             if superseded():
                 _hand_over()
         try:
@@ -197,13 +214,13 @@ def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
         for modality in ready:
             _yield_to_users()
             clf = load_classifier(modality)
-            with _work:
+            with _work.slot(LAST):
                 cases[modality] = prepare_case(clf, np.full(clf.modality.input_shape, 0.5, np.float32))
         for method in methods:
             for modality in ready:
                 _yield_to_users()
                 explainer = load_explainers(modality, (method,))[method]
-                with explainer.turn(), _work:
+                with explainer.turn(), _work.slot(LAST):
                     explain_one(load_classifier(modality), explainer, cases[modality])  # traces it once
         _warm["ready"] = True
     except Exception as exc:  # the app still works, it only starts cold
@@ -472,7 +489,7 @@ def run_analysis(
 def _will_wait(modality: str, method: str, settings: Settings) -> bool:
     """Whether a method's next call is sure to be slow: its explainer is not built yet (it
     will be traced), or every work slot is taken (the call will queue)."""
-    return (modality, method, settings) not in _explainers or _work._value == 0
+    return (modality, method, settings) not in _explainers or _work.free == 0
 
 
 def _is_cached(*key) -> bool:

@@ -96,7 +96,7 @@ def test_a_superseded_session_gives_up_its_place_in_the_queue(monkeypatch):
         except HandedOver:
             outcome.append("handed over")
 
-    held = [ui.state._work.acquire() for _ in range(ui.state.WORK_SLOTS)]  # every slot busy
+    held = [ui.state._work.acquire(0.0) for _ in range(ui.state.WORK_SLOTS)]  # every slot busy
     t = threading.Thread(target=late_user)
     t.start()
     time.sleep(0.05)
@@ -107,7 +107,7 @@ def test_a_superseded_session_gives_up_its_place_in_the_queue(monkeypatch):
     assert outcome == ["handed over"] and computed == []
     with ui.state.work_slot():  # and the slots are all free again
         pass
-    assert ui.state._work._value == ui.state.WORK_SLOTS
+    assert ui.state._work.free == ui.state.WORK_SLOTS
 
 
 def test_warm_up_loads_the_models_and_traces_the_methods(histo_weights, monkeypatch):
@@ -116,7 +116,7 @@ def test_warm_up_loads_the_models_and_traces_the_methods(histo_weights, monkeypa
     assert ui.state._warm["ready"] and not ui.state._warm["error"]
     assert "histo" in ui.state._classifiers
     assert {("histo", "gradcam", ()), ("histo", "saliency", ())} <= set(ui.state._explainers)
-    assert ui.state._work._value == ui.state.WORK_SLOTS  # every slot given back
+    assert ui.state._work.free == ui.state.WORK_SLOTS  # every slot given back
 
 
 def test_each_computed_map_is_handed_over_as_soon_as_it_is_ready(monkeypatch):
