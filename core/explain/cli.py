@@ -11,6 +11,10 @@ included); ``--warm`` first runs each method once untimed and prints warm second
 dashboard sees them once its explainers are built, at the cost of a second run. ``--out``
 writes one overlay PNG per method; ``--json`` prints one JSON object instead of the table.
 A file that cannot be read gives a one-line error and exit status 2.
+
+When every chosen method needs only the network's outputs or the gradient at its last
+feature maps (Grad-CAM, Grad-CAM++, LIME, SHAP Partition, occlusion), the network runs on
+:mod:`core.model.numpy_runtime` and TensorFlow is never imported (``--runtime`` chooses).
 """
 
 from __future__ import annotations
@@ -57,9 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--runtime",
         default="auto",
         choices=["auto", "keras", "numpy"],
-        help="'numpy' runs the network without TensorFlow (Grad-CAM, Grad-CAM++, LIME, SHAP Partition and "
-        "occlusion only; the same maps, about 5 s sooner in a fresh process); 'auto' (default) uses it when "
-        "every chosen method allows",
+        help="'numpy' runs the network without importing TensorFlow (Grad-CAM, Grad-CAM++, LIME, SHAP Partition "
+        "and occlusion only; the same maps, and a fresh process starts seconds sooner); 'auto' (default) uses it "
+        "when every chosen method allows",
     )
     parser.add_argument(
         "--warm",

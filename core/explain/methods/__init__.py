@@ -3,7 +3,8 @@
 Every explainer takes its settings in ``__init__`` and images in ``explain(images,
 targets)``, and returns one :class:`Explanation` per image (see :mod:`.base`). Heavy
 libraries (TensorFlow, tf-keras-vis, lime, shap) are imported only when an explainer is
-built.
+built, and TensorFlow not at all for a method that runs on a
+:class:`~core.model.numpy_runtime.NumpyNetwork` (``runs_without_tensorflow``).
 """
 
 from __future__ import annotations
