@@ -1,6 +1,6 @@
 """Concurrent users against one running dashboard.
 
-    python bench/load.py [--sessions 8] [--data DIR] [--methods all|fast] [--json]
+    python bench/load.py [--sessions 8] [--data DIR] [--methods all|fast] [--settle SECONDS] [--json]
     python bench/load.py --suite [--sessions 8] [--soak MINUTES]
 
 Starts the dashboard as ``make run`` does, on a free loopback port, and drives N browser
@@ -420,14 +420,20 @@ def run(
     which: str = "all",
     timeout_s: float = 900.0,
     log_path: Path | None = None,
+    settle_s: float = 0.0,
 ) -> dict:
-    """Run the benchmark; return the figures and every session's outcome."""
+    """Run the benchmark; return the figures and every session's outcome.
+
+    ``settle_s``: seconds to wait once the server answers before the pages open, so that
+    its background warm-up has finished and only the crowd is measured.
+    """
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"error: Chromium not found at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)")
     root = data_root(data)
     cases = choose_cases(root, sessions)
     methods = method_labels(which)
     with Server(root, log_path) as server:
+        time.sleep(settle_s)
         outcomes = asyncio.run(drive(server.url, cases, methods, int(timeout_s * 1000)))
         peak, start = server.peak_rss, server.start_rss
     times = [o.seconds for o in outcomes if o.ok]
@@ -629,6 +635,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default="all", choices=["all", "fast"])
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds each session may take")
     ap.add_argument("--log", default=None, help="write the server's output to this file")
+    ap.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds to wait after the server starts before the pages open (its warm-up then done)",
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument(
         "--suite",
@@ -645,7 +657,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=1) if args.json else format_suite(result))
         ok = result["cold"]["ok"] and all(result[g]["succeeded"] == args.sessions for g in ("default", "all"))
         return 0 if ok else 1
-    result = run(args.sessions, args.data, args.methods, args.timeout, Path(args.log) if args.log else None)
+    result = run(
+        args.sessions, args.data, args.methods, args.timeout, Path(args.log) if args.log else None, args.settle
+    )
     print(json.dumps(result, indent=1) if args.json else format_report(result))
     return 0 if result["succeeded"] == result["sessions"] and not result["outbound_requests"] else 1
 

@@ -70,10 +70,15 @@ from ui.slots import LAST, Slots
 FAST_METHODS = ("gradcam", "gradcampp", "ig", "saliency")
 
 
-# One CPU-heavy call at a time per core. A single call on a 50×50 input keeps TensorFlow's
-# pool busy only in part (a load test measured the 2 cores 40% idle with one slot), so two
-# calls side by side on two cores finish sooner than the same calls one after the other.
-WORK_SLOTS = max(1, int(os.environ.get("BREASTXAI_WORK_SLOTS", 0)) or os.cpu_count() or 2)
+# One CPU-heavy call at a time per two cores, each on one TensorFlow thread, handed out in
+# order of arrival (ui/slots.py). The other half of the cores is left to what every user's
+# run also needs (Streamlit's own Python, encoding the pictures) and, in the load bench, to
+# the 8 browsers on the same 2 cores. There, with the queue in order of arrival, one slot
+# finished the 8 users' panels sooner than two side by side (``python bench/load.py --suite``
+# with ``BREASTXAI_WORK_SLOTS=2``, see the README), and one slot with two TensorFlow threads
+# was slower than both (``BREASTXAI_TF_THREADS=2``): two threads on a 50×50 input fight the
+# browsers for the cores more than they speed a call up.
+WORK_SLOTS = max(1, int(os.environ.get("BREASTXAI_WORK_SLOTS", 0)) or (os.cpu_count() or 2) // 2)
 _work = Slots(WORK_SLOTS)  # first come, first served: see ui/slots.py
 _resources_lock = threading.RLock()
 _classifiers: dict[str, Classifier] = {}
