@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 import ui.state
+from ui.slots import Slots
 
 
 def test_a_recomputed_comparison_file_is_read_again(tmp_path, monkeypatch):
@@ -51,6 +52,30 @@ def test_work_slots_bound_how_many_heavy_calls_run_at_once():
     for t in threads:
         t.join()
     assert peak[0] == ui.state.WORK_SLOTS
+
+
+def test_heavy_calls_are_served_in_the_order_their_runs_began(monkeypatch):
+    """The session whose run began first gets the next free slot, whichever thread asks first."""
+    began = threading.local()
+    monkeypatch.setattr(ui.state, "_run_started", lambda: began.at)
+    monkeypatch.setattr(ui.state, "_work", Slots(1))  # one at a time, so the order shows on any machine
+    order: list[float] = []
+
+    def session(at: float) -> None:
+        began.at = at
+        with ui.state.work_slot(poll_s=0.01):
+            order.append(at)
+
+    ui.state._work.acquire(0.0)  # the slot is busy
+    threads = []
+    for at in (30.0, 10.0, 20.0):  # asking in this order, runs that began in another
+        threads.append(threading.Thread(target=session, args=(at,)))
+        threads[-1].start()
+        time.sleep(0.05)
+    ui.state._work.release()
+    for t in threads:
+        t.join(timeout=5)
+    assert order == [10.0, 20.0, 30.0]
 
 
 class _Ctx:
