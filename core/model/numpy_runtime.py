@@ -79,9 +79,8 @@ def _layers(config: dict, stored: dict[str, tuple[np.ndarray, ...]]) -> list[Lay
     previous = None
     for spec in config["config"]["layers"]:
         kind, cfg = spec["class_name"], spec["config"]
-        inbound = spec.get("inbound_nodes") or []
-        if previous is not None and len(inbound) != 1:
-            raise UnsupportedNetwork(f"layer {spec['name']!r} is not part of a single chain")
+        if previous is not None and _inputs_of(spec.get("inbound_nodes") or []) != [previous]:
+            raise UnsupportedNetwork(f"layer {spec['name']!r} does not take the layer before it alone (not a chain)")
         base = _snake(kind)
         n = seen.get(base, 0)
         seen[base] = n + 1
@@ -89,6 +88,17 @@ def _layers(config: dict, stored: dict[str, tuple[np.ndarray, ...]]) -> list[Lay
         layers.append(Layer(spec["name"], kind, cfg, stored.get(key, ())))
         previous = spec["name"]
     return layers
+
+
+def _inputs_of(inbound: object) -> list[str]:
+    """The names of the layers whose outputs a layer's saved call takes (``keras_history``)."""
+    if isinstance(inbound, dict):
+        if "keras_history" in inbound:
+            return [inbound["keras_history"][0]]
+        return [name for value in inbound.values() for name in _inputs_of(value)]
+    if isinstance(inbound, list):
+        return [name for value in inbound for name in _inputs_of(value)]
+    return []
 
 
 def _check(layer: Layer) -> None:

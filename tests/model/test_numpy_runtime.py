@@ -110,3 +110,15 @@ def test_unknown_layer_names_are_refused(histo_weights):
     with pytest.raises(ValueError, match="not in the model"):
         net.activations_and_gradient(_inputs(3, n=1), np.zeros(1, int), "nope")
     assert FEATURE_LAYER in net.outputs(_inputs(3, n=1), (FEATURE_LAYER,))
+
+
+def test_a_network_that_is_not_one_chain_is_refused(tmp_path):
+    inputs = keras.Input((50, 50, 1), name="image")
+    a = keras.layers.Conv2D(4, 3, padding="same", name="conv1")(inputs)
+    b = keras.layers.Conv2D(4, 3, padding="same", name="conv2")(inputs)  # a branch from the input, not conv1
+    x = keras.layers.Flatten(name="flatten")(keras.layers.Activation("relu", name="relu")(b))
+    outputs = keras.layers.Dense(2, name="logits")(x)
+    path = tmp_path / "branch.keras"
+    keras.Model(inputs, [outputs, a]).save(path)
+    with pytest.raises(UnsupportedNetwork, match="not a chain"):
+        NumpyNetwork.load(path)
