@@ -81,7 +81,7 @@ class LIME(BlackBoxExplainer):
     ):
         """
         Args:
-            model: a Keras model returning class probabilities.
+            model: a Keras model returning class probabilities, or a NumpyNetwork.
             samples: perturbed images per explanation. Defaults to 500.
             n_segments: SLIC's target number of superpixels. Defaults to 64.
             compactness: SLIC's colour/space trade-off. Defaults to 40.

@@ -40,7 +40,7 @@ class Occlusion(BlackBoxExplainer):
     ):
         """
         Args:
-            model: a Keras model returning class probabilities.
+            model: a Keras model returning class probabilities, or a NumpyNetwork.
             patch: side of the square in pixels. Defaults to 8.
             stride: step between squares in pixels. Defaults to 4.
             fill: what replaces a hidden square: "blur" (the blurred image, see the module

@@ -131,7 +131,7 @@ class PartitionSHAP(BlackBoxExplainer):
     def __init__(self, model, max_evals: int = 300, blur: int = 10, *, seed: int = 0, batch_size: int | None = None):
         """
         Args:
-            model: a Keras model returning class probabilities.
+            model: a Keras model returning class probabilities, or a NumpyNetwork.
             max_evals: model evaluations per image. Defaults to 300.
             blur: side of the box blur that hides a pixel group. Defaults to 10.
             batch_size: inputs per model call. Defaults to ``max_evals`` (one call per image).
