@@ -74,10 +74,11 @@ FAST_METHODS = ("gradcam", "gradcampp", "ig", "saliency")
 # order of arrival (ui/slots.py). The other half of the cores is left to what every user's
 # run also needs (Streamlit's own Python, encoding the pictures) and, in the load bench, to
 # the 8 browsers on the same 2 cores. There, with the queue in order of arrival, one slot
-# finished the 8 users' panels sooner than two side by side (``python bench/load.py --suite``
-# with ``BREASTXAI_WORK_SLOTS=2``, see the README), and one slot with two TensorFlow threads
-# was slower than both (``BREASTXAI_TF_THREADS=2``): two threads on a 50×50 input fight the
-# browsers for the cores more than they speed a call up.
+# finished the 8 users' default panels sooner on average than two side by side, while two
+# were a little quicker with all methods, where both meet the target (``python
+# bench/load.py --suite`` with ``BREASTXAI_WORK_SLOTS=2``; the README gives the runs). One
+# slot with two TensorFlow threads (``BREASTXAI_TF_THREADS=2``) was slower than either: two
+# threads on a 50×50 input fight the browsers for the cores more than they speed a call up.
 WORK_SLOTS = max(1, int(os.environ.get("BREASTXAI_WORK_SLOTS", 0)) or (os.cpu_count() or 2) // 2)
 _work = Slots(WORK_SLOTS)  # first come, first served: see ui/slots.py
 _resources_lock = threading.RLock()
