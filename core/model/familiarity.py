@@ -39,10 +39,8 @@ def features(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
     if isinstance(model, NumpyNetwork):
         x = np.asarray(x, np.float32)
-        out = [
-            model.outputs(x[i : i + batch_size], (FEATURE_LAYER,))[FEATURE_LAYER] for i in range(0, len(x), batch_size)
-        ]
-        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+        starts = range(0, max(len(x), 1), batch_size)  # an empty batch still gives (0, D)
+        return np.concatenate([model.outputs(x[i : i + batch_size], (FEATURE_LAYER,))[FEATURE_LAYER] for i in starts])
     import keras
 
     sub = keras.Model(model.inputs[0], model.get_layer(FEATURE_LAYER).output)

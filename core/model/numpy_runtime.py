@@ -187,14 +187,19 @@ class NumpyNetwork:
     def __init__(self, name: str, layers: list[Layer]):
         for layer in layers:
             _check(layer)
-        if layers[0].kind != "InputLayer" or not any(layer.name == LOGITS_LAYER for layer in layers):
+        names = [layer.name for layer in layers]
+        if layers[0].kind != "InputLayer" or LOGITS_LAYER not in names:
             raise UnsupportedNetwork(f"the model needs an input layer and a {LOGITS_LAYER!r} dense layer")
+        after = layers[names.index(LOGITS_LAYER) + 1 :]
+        if len(after) != 1 or after[0].kind != "Activation" or after[0].config["activation"] != "softmax":
+            # predict() is the softmax of the logits: nothing else may follow them
+            raise UnsupportedNetwork(f"the {LOGITS_LAYER!r} layer must be followed by a softmax and nothing else")
         self.name = name
         self.layers = tuple(layers)
         shape = layers[0].config.get("batch_shape") or layers[0].config.get("batch_input_shape")
         self.input_shape = tuple(int(d) for d in shape[1:])
         self.n_classes = int(next(layer for layer in layers if layer.name == LOGITS_LAYER).config["units"])
-        self._names = [layer.name for layer in layers]
+        self._names = names
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> NumpyNetwork:
@@ -217,7 +222,7 @@ class NumpyNetwork:
         if layer.kind == "MaxPooling2D":
             return max_pool(x, tuple(c["pool_size"]))
         if layer.kind == "Flatten":
-            return x.reshape(len(x), -1)
+            return x.reshape(len(x), int(np.prod(x.shape[1:])))  # an empty batch keeps its width
         if layer.kind == "Dense":
             y = x @ w[0]
             return _activate(y + w[1] if c.get("use_bias") else y, c["activation"])
@@ -251,8 +256,6 @@ class NumpyNetwork:
             raise ValueError("Grad-CAM needs a convolution layer; the model has none")
         i = convs[-1]
         while i + 1 < len(self.layers) and self.layers[i + 1].kind in ELEMENTWISE:
-            if self.layers[i + 1].kind == "Activation" and self.layers[i + 1].config["activation"] != "relu":
-                break
             i += 1
         return self.layers[i].name
 

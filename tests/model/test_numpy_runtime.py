@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from core.explain.methods.base import log_odds, logits_of
+from core.explain.methods.gradcam import default_layer
 from core.model.classifier import Classifier
 from core.model.familiarity import FEATURE_LAYER, features
 from core.model.numpy_runtime import NumpyNetwork, UnsupportedNetwork, conv2d, max_pool, max_pool_backward
@@ -31,13 +32,15 @@ def test_probabilities_and_features_match_keras(pair):
     assert net.input_shape == tuple(model.inputs[0].shape[1:]) and net.n_classes == 2
     np.testing.assert_allclose(net.predict(x), model(x, training=False).numpy(), atol=1e-5)
     np.testing.assert_allclose(features(net, x), features(model, x), rtol=1e-4, atol=1e-4)
+    assert features(net, x[:0]).shape == features(model, x[:0]).shape == (0, 128)
+    assert net.predict(x[:0]).shape == (0, 2)
 
 
 def test_feature_maps_and_their_log_odds_gradient_match_tensorflow(pair):
     net, model, channels = pair
     x, targets = _inputs(channels, seed=1), np.array([0, 1] * 8, np.int32)
     layer = net.default_cam_layer()
-    assert layer == "relu4"
+    assert layer == default_layer(logits_of(model)) == "relu4"  # the Keras path's rule
     acts, grads = net.activations_and_gradient(x, targets, layer)
     logits = logits_of(model)
     sub = keras.Model(logits.inputs, [logits.outputs[0], logits.get_layer(layer).output])
@@ -98,6 +101,13 @@ def test_other_architectures_are_refused(tmp_path):
     keras.Model(inputs, outputs).save(path)
     with pytest.raises(UnsupportedNetwork, match="GlobalAveragePooling2D"):
         NumpyNetwork.load(path)
+    inputs = keras.Input((50, 50, 1), name="image")
+    x = keras.layers.Flatten(name="flatten")(inputs)
+    x = keras.layers.Dense(2, name="logits")(x)
+    outputs = keras.layers.Activation("relu", name="not_softmax")(x)  # predict() would not be the softmax
+    keras.Model(inputs, outputs).save(tmp_path / "relu_out.keras")
+    with pytest.raises(UnsupportedNetwork, match="followed by a softmax"):
+        NumpyNetwork.load(tmp_path / "relu_out.keras")
     (tmp_path / "junk.keras").write_bytes(b"not a zip")
     with pytest.raises(UnsupportedNetwork, match="not a readable"):
         NumpyNetwork.load(tmp_path / "junk.keras")
