@@ -17,6 +17,7 @@ do, because Streamlit runs ``app.py`` only when the first visitor arrives:
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -32,6 +33,11 @@ def main(args: list[str]) -> None:
     from core.config import configure
 
     configure()
+    log = logging.getLogger("breastxai")  # the app's own lines (e.g. "models ready ...") on stderr
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
     from ui import state
 
     state.start_warm_up()  # a background thread; the app's own call finds it started

@@ -37,6 +37,7 @@ heavy happens at import: TensorFlow loads on the first prediction.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -84,7 +85,8 @@ _work = Slots(WORK_SLOTS)  # first come, first served: see ui/slots.py
 _resources_lock = threading.RLock()
 _classifiers: dict[str, Classifier] = {}
 _explainers: dict[tuple, Explainer] = {}
-_warm = {"started": False, "ready": False, "error": ""}
+_warm = {"started": False, "ready": False, "error": "", "seconds": None}
+WARM_LOG = logging.getLogger("breastxai.warm_up")
 
 
 def superseded() -> bool:
@@ -214,6 +216,7 @@ def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
     before each step the warm-up waits until no user is computing, and what a prediction
     needs comes first.
     """
+    start = time.monotonic()
     try:
         ready = [m for m in modalities if load_card(m) is not None]
         cases = {}
@@ -228,10 +231,16 @@ def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
                 explainer = load_explainers(modality, (method,))[method]
                 with explainer.turn(), _work.slot(LAST):
                     explain_one(load_classifier(modality), explainer, cases[modality])  # traces it once
-        _warm["ready"] = True
     except Exception as exc:  # the app still works, it only starts cold
         _warm["error"] = f"{exc.__class__.__name__}: {exc}"
-        _warm["ready"] = True
+    _warm["seconds"] = round(time.monotonic() - start, 1)
+    _warm["ready"] = True
+    # one line in the server's log (ui/serve.py shows it): operators, and bench/load.py, see
+    # when the models are ready
+    if _warm["error"]:
+        WARM_LOG.warning("models not prepared: %s", _warm["error"])
+    else:
+        WARM_LOG.info("models ready: %d methods prepared in %.1f s", len(methods), _warm["seconds"])
 
 
 def keep_keras_between_runs() -> bool:

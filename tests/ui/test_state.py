@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -135,10 +136,15 @@ def test_a_superseded_session_gives_up_its_place_in_the_queue(monkeypatch):
     assert ui.state._work.free == ui.state.WORK_SLOTS
 
 
-def test_warm_up_loads_the_models_and_traces_the_methods(histo_weights, monkeypatch):
+def test_warm_up_loads_the_models_and_traces_the_methods(histo_weights, monkeypatch, caplog):
     monkeypatch.setitem(ui.state._warm, "ready", False)
-    ui.state._warm_up(("histo",), ("gradcam", "saliency"))
+    with caplog.at_level(logging.INFO, logger="breastxai.warm_up"):
+        ui.state._warm_up(("histo",), ("gradcam", "saliency"))
     assert ui.state._warm["ready"] and not ui.state._warm["error"]
+    # one line says when the models are ready (the load bench waits for it before its crowds)
+    assert [r.getMessage() for r in caplog.records if r.name == "breastxai.warm_up"] == [
+        f"models ready: 2 methods prepared in {ui.state._warm['seconds']:.1f} s"
+    ]
     assert "histo" in ui.state._classifiers
     assert {("histo", "gradcam", ()), ("histo", "saliency", ())} <= set(ui.state._explainers)
     assert ui.state._work.free == ui.state.WORK_SLOTS  # every slot given back
