@@ -25,13 +25,19 @@ DENSE_UNITS = 128
 DROPOUT = 0.5
 
 
-def build_model(modality: Modality, seed: int = 42) -> keras.Model:
-    """A freshly initialised model for ``modality``'s input shape (50, 50, C)."""
+def build_model(modality: Modality, seed: int = 42, filters: tuple[int, ...] = FILTERS) -> keras.Model:
+    """A freshly initialised model for ``modality``'s input shape (50, 50, C).
+
+    ``filters``: the number of filters of each of the four conv blocks (the shipped models:
+    :data:`FILTERS`). Always four blocks: the explanation code finds the last one by its name.
+    """
+    if len(filters) != len(FILTERS) or min(filters) < 1:
+        raise ValueError(f"filters must be {len(FILTERS)} positive numbers, one per conv block; got {filters}")
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=modality.input_shape, name="image")
     x = inputs
-    for i, filters in enumerate(FILTERS, start=1):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+    for i, width in enumerate(filters, start=1):
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
         x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.Activation("relu", name=f"relu{i}")(x)
         x = layers.MaxPooling2D(2, name=f"pool{i}")(x)

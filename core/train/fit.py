@@ -28,7 +28,7 @@ from core.evaluate.scores import METRIC_NAMES, summarise
 from core.modality import get_modality
 from core.model.card import background_path, card_path, read_json, sha256_file, write_json
 from core.model.classifier import Classifier
-from core.model.network import LAST_CONV_LAYER, LOGITS_LAYER, build_model, count_flops
+from core.model.network import FILTERS, LAST_CONV_LAYER, LOGITS_LAYER, build_model, count_flops
 from core.train.augment import augment_film_lesions, augment_histo, augment_mammo
 from core.train.calibrate import calibration_record
 from core.train.familiarity import write_reference
@@ -53,6 +53,7 @@ class TrainConfig:
     # Augmented copies of each training image per epoch. The mammography set has ~70
     # training lesions: one copy each would be 3 gradient steps an epoch.
     repeats: int = 1
+    filters: tuple[int, ...] = FILTERS  # filters of each conv block
 
     def batch_size(self, epoch: int) -> int:
         """Batch size for a 0-based epoch: the schedule is spread evenly over the epochs."""
@@ -81,7 +82,7 @@ def fit(train: LabelledSet, val: LabelledSet, config: TrainConfig, verbose: int 
     import keras
 
     keras.utils.set_random_seed(config.seed)
-    model = build_model(train.modality, seed=config.seed)
+    model = build_model(train.modality, seed=config.seed, filters=config.filters)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss="sparse_categorical_crossentropy",
@@ -273,6 +274,7 @@ def train(
             "counts": {part: int(len(getattr(split, part))) for part in ("train", "val", "test")},
         },
         "hyperparameters": {
+            "filters": list(config.filters),
             "epochs": config.epochs,
             "batch_size_schedule": list(config.batch_sizes),
             "optimizer": "adam",
@@ -416,6 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--repeats", type=int, default=0, help="augmented copies per image per epoch (default: 1 histo, 20 mammo)"
     )
+    ap.add_argument(
+        "--filters",
+        default=",".join(map(str, FILTERS)),
+        help=f"filters of each conv block (default {','.join(map(str, FILTERS))}, the paper CNN as shipped)",
+    )
     ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis", "cbis_films"])
     args = ap.parse_args(argv)
     repeats = args.repeats or (20 if args.modality == "mammo" else 1)
@@ -428,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         early_stopping_patience=args.patience,
         min_epochs=args.min_epochs,
         reduce_lr_patience=args.lr_patience,
+        filters=tuple(int(f) for f in args.filters.split(",") if f),
     )
     hold_out = tuple(p for p in args.hold_out.split(",") if p)
     if args.cv_only and not args.cv:

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from core.modality import HISTO, MAMMO
-from core.model.network import LAST_CONV_LAYER, LOGITS_LAYER, OUTPUT_LAYER, build_model, count_flops, logits_model
+from core.model.network import (
+    FILTERS,
+    LAST_CONV_LAYER,
+    LOGITS_LAYER,
+    OUTPUT_LAYER,
+    build_model,
+    count_flops,
+    logits_model,
+)
 
 
 @pytest.mark.parametrize("modality", [HISTO, MAMMO])
@@ -42,3 +50,15 @@ def test_logits_model_shares_weights():
 def test_flops_are_small_enough_for_fast_tiling():
     flops = count_flops(build_model(HISTO))
     assert 1e7 < flops < 5e7
+
+
+def test_block_widths_can_be_chosen_but_not_the_number_of_blocks():
+    def widths(model):
+        return [layer.filters for layer in model.layers if type(layer).__name__ == "Conv2D"]
+
+    assert widths(build_model(HISTO)) == list(FILTERS)
+    wide = build_model(HISTO, filters=(16, 32, 96, 192))
+    assert widths(wide) == [16, 32, 96, 192] and wide.get_layer(LAST_CONV_LAYER).filters == 192
+    assert count_flops(wide) > count_flops(build_model(HISTO))
+    with pytest.raises(ValueError, match="4 positive numbers"):
+        build_model(HISTO, filters=(16, 32, 64))

@@ -55,6 +55,7 @@ def test_one_epoch_run_writes_loadable_model_and_card(small_histo, histo_dir, tm
     n_small = _manifest_count(histo_dir, SMALL_PATIENTS)
     assert card["data"]["n_images"] == n_small and card["data"]["n_patients"] == len(SMALL_PATIENTS)
     assert len(card["history"]["loss"]) == 1 and card["history"]["batch_size"] == [25]
+    assert card["hyperparameters"]["filters"] == list(train_mod.FILTERS)  # the shipped widths by default
     for key in ("hyperparameters", "test_metrics", "versions", "training_seconds"):
         assert key in card
     cal = card["calibration"]  # fitted on the validation part, checked on the test part
