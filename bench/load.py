@@ -151,7 +151,7 @@ class Server:
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
         if data is not None:
             env["BREASTXAI_DATA"] = str(data)
-        self._log = open(log_path, "w") if log_path else None
+        self._log = open(log_path, "w", buffering=1) if log_path else None  # line by line, readable while it runs
         self.started = time.monotonic()
         self.models_ready = threading.Event()  # the server logged "models ready"
         self.models_ready_s = float("nan")  # seconds from the start to that line

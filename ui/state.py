@@ -85,7 +85,7 @@ _work = Slots(WORK_SLOTS)  # first come, first served: see ui/slots.py
 _resources_lock = threading.RLock()
 _classifiers: dict[str, Classifier] = {}
 _explainers: dict[tuple, Explainer] = {}
-_warm = {"started": False, "ready": False, "error": "", "seconds": None}
+_warm = {"started": False, "ready": False, "error": ""}
 WARM_LOG = logging.getLogger("breastxai.warm_up")
 
 
@@ -233,14 +233,13 @@ def _warm_up(modalities: tuple[str, ...], methods: tuple[str, ...]) -> None:
                     explain_one(load_classifier(modality), explainer, cases[modality])  # traces it once
     except Exception as exc:  # the app still works, it only starts cold
         _warm["error"] = f"{exc.__class__.__name__}: {exc}"
-    _warm["seconds"] = round(time.monotonic() - start, 1)
     _warm["ready"] = True
     # one line in the server's log (ui/serve.py shows it): operators, and bench/load.py, see
     # when the models are ready
     if _warm["error"]:
         WARM_LOG.warning("models not prepared: %s", _warm["error"])
     else:
-        WARM_LOG.info("models ready: %d methods prepared in %.1f s", len(methods), _warm["seconds"])
+        WARM_LOG.info("models ready: %d methods prepared in %.1f s", len(methods), time.monotonic() - start)
 
 
 def keep_keras_between_runs() -> bool:

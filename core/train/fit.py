@@ -427,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     repeats = args.repeats or (20 if args.modality == "mammo" else 1)
     batch_sizes = tuple(int(b) for b in args.batch_sizes.split(",") if b)
+    filters = tuple(int(f) for f in args.filters.split(",") if f.strip().isdigit())
+    if len(filters) != len(FILTERS) or len(filters) != len(args.filters.split(",")) or min(filters) < 1:
+        ap.error(f"--filters needs {len(FILTERS)} positive whole numbers, one per conv block (got {args.filters!r})")
     config = TrainConfig(
         epochs=args.epochs,
         batch_sizes=batch_sizes,
@@ -435,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         early_stopping_patience=args.patience,
         min_epochs=args.min_epochs,
         reduce_lr_patience=args.lr_patience,
-        filters=tuple(int(f) for f in args.filters.split(",") if f),
+        filters=filters,
     )
     hold_out = tuple(p for p in args.hold_out.split(",") if p)
     if args.cv_only and not args.cv:

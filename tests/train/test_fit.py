@@ -37,6 +37,13 @@ def test_batch_size_schedule_rises_from_25_to_75():
     assert sizes[0] == 25 and sizes[-1] == 75 and sorted(sizes) == sizes and 50 in sizes
 
 
+@pytest.mark.parametrize("filters", ["16,32,64", "16,32,64,x", "16,32,0,128"])
+def test_filters_are_four_positive_widths(filters, capsys):
+    with pytest.raises(SystemExit):
+        train_mod.main(["--modality", "histo", "--data", "nowhere", "--filters", filters])
+    assert "--filters needs 4 positive whole numbers" in capsys.readouterr().err
+
+
 def test_class_weights_balance_classes():
     w = train_mod.class_weights(np.array([0, 0, 0, 1]))
     assert w[1] == pytest.approx(3 * w[0])
