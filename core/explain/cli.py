@@ -152,7 +152,10 @@ def run(args: argparse.Namespace) -> dict:
                 "deletion_auc": round(r.deletion_auc, 4),
                 "insertion_auc": round(r.insertion_auc, 4),
                 **(
-                    {"completeness_error": round(r.explanation.extras["completeness_error"], 5)}
+                    {
+                        "completeness_error": round(r.explanation.extras["completeness_error"], 5),
+                        "score_difference": round(r.explanation.extras["score_difference"], 5),
+                    }
                     if "completeness_error" in r.explanation.extras
                     else {}
                 ),
@@ -181,6 +184,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def format_table(report: dict) -> str:
     from core.explain.methods import METHODS
+    from core.explain.methods.integrated_gradients import MIN_DIFFERENCE
 
     labels = {name: cls.label for name, cls in METHODS.items()}
     p = report["prediction"]
@@ -192,6 +196,9 @@ def format_table(report: dict) -> str:
     ]
     for name, m in report["methods"].items():
         note = f"   completeness error {m['completeness_error']:.2%}" if "completeness_error" in m else ""
+        if abs(m.get("score_difference", 1.0)) < MIN_DIFFERENCE:
+            # a relative error of a tiny difference says little: give the difference itself
+            note += f" of a score difference of only {m['score_difference']:.3f} log-odds"
         lines.append(
             f"{labels.get(name, name):<22}{m['seconds']:>9.3f}{m['deletion_auc']:>16.3f}{m['insertion_auc']:>17.3f}{note}"
         )

@@ -115,6 +115,8 @@ def test_json_output_and_overlays_on_a_real_patch(run_cli, histo_weights, histo_
     for figures in report["methods"].values():
         assert {"seconds", "deletion_auc", "insertion_auc"} <= set(figures)
         assert figures["seconds"] > 0 and 0 <= figures["deletion_auc"] <= 1 and 0 <= figures["insertion_auc"] <= 1
+    ig = report["methods"]["ig"]
+    assert ig["completeness_error"] >= 0 and np.isfinite(ig["score_difference"])
     from PIL import Image
 
     for name in ("gradcam", "ig", "occlusion"):
@@ -179,3 +181,22 @@ def test_numpy_runtime_refuses_input_gradient_methods(run_cli, histo_weights, hi
     assert_one_line_error(result, "--runtime numpy", "ig")
     auto = run_cli("--modality", "histo", "--image", str(_first_patch(histo_dir)), "--methods", "gradcam,ig", "--json")
     assert auto.returncode == 0 and json.loads(auto.stdout)["runtime"] == "keras"
+
+
+def _report(score_difference: float) -> dict:
+    ig = {"seconds": 0.1, "deletion_auc": 0.2, "insertion_auc": 0.8, "completeness_error": 0.06}
+    return {
+        "prediction": {"label": "IDC", "probability": 0.9},
+        "methods": {"ig": {**ig, "score_difference": score_difference}},
+        "random_map": {"deletion_auc": None, "insertion_auc": None},
+    }
+
+
+def test_table_gives_a_tiny_score_difference_beside_its_relative_completeness_error():
+    from core.explain.cli import format_table
+    from core.explain.methods.integrated_gradients import MIN_DIFFERENCE
+
+    tiny = format_table(_report(0.027))
+    assert "completeness error 6.00% of a score difference of only 0.027 log-odds" in tiny
+    usual = format_table(_report(-2 * MIN_DIFFERENCE))
+    assert "completeness error 6.00%" in usual and "score difference" not in usual

@@ -37,6 +37,8 @@ import numpy as np
 from core.explain.methods.base import BLUR_SIGMA, WhiteBoxExplainer, blur
 
 BASELINES = ("black", "blurred", "white")
+# |Δz| (log-odds) below which the completeness tolerance is absolute (see the module docstring)
+MIN_DIFFERENCE = 0.5
 
 
 def make_baseline(images: np.ndarray, kind: str) -> np.ndarray:
@@ -64,7 +66,7 @@ class IntegratedGradients(WhiteBoxExplainer):
         steps: int = 64,
         tolerance: float = 0.02,
         max_steps: int = 1024,
-        min_difference: float = 0.5,
+        min_difference: float = MIN_DIFFERENCE,
         *,
         seed: int = 0,
         batch_size: int = 128,
