@@ -196,7 +196,7 @@ def format_table(report: dict) -> str:
     ]
     for name, m in report["methods"].items():
         note = f"   completeness error {m['completeness_error']:.2%}" if "completeness_error" in m else ""
-        if abs(m.get("score_difference", 1.0)) < MIN_DIFFERENCE:
+        if "score_difference" in m and abs(m["score_difference"]) < MIN_DIFFERENCE:
             # a relative error of a tiny difference says little: give the difference itself
             note += f" of a score difference of only {m['score_difference']:.3f} log-odds"
         lines.append(

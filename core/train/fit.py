@@ -390,6 +390,17 @@ def _link_protocols(out: Path, modality: str) -> None:
         write_json(main, card)
 
 
+def _block_widths(text: str) -> tuple[int, ...]:
+    """``--filters``: one positive whole number per conv block, comma-separated."""
+    try:
+        widths = tuple(int(f) for f in text.split(","))
+    except ValueError:
+        widths = ()
+    if len(widths) != len(FILTERS) or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"needs {len(FILTERS)} positive whole numbers, one per conv block: {text!r}")
+    return widths
+
+
 @command
 def main(argv: list[str] | None = None) -> int:
     configure()
@@ -420,16 +431,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--filters",
-        default=",".join(map(str, FILTERS)),
+        type=_block_widths,
+        default=FILTERS,
         help=f"filters of each conv block (default {','.join(map(str, FILTERS))}, the paper CNN as shipped)",
     )
     ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis", "cbis_films"])
     args = ap.parse_args(argv)
     repeats = args.repeats or (20 if args.modality == "mammo" else 1)
     batch_sizes = tuple(int(b) for b in args.batch_sizes.split(",") if b)
-    filters = tuple(int(f) for f in args.filters.split(",") if f.strip().isdigit())
-    if len(filters) != len(FILTERS) or len(filters) != len(args.filters.split(",")) or min(filters) < 1:
-        ap.error(f"--filters needs {len(FILTERS)} positive whole numbers, one per conv block (got {args.filters!r})")
     config = TrainConfig(
         epochs=args.epochs,
         batch_sizes=batch_sizes,
@@ -438,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         early_stopping_patience=args.patience,
         min_epochs=args.min_epochs,
         reduce_lr_patience=args.lr_patience,
-        filters=filters,
+        filters=args.filters,
     )
     hold_out = tuple(p for p in args.hold_out.split(",") if p)
     if args.cv_only and not args.cv:

@@ -41,7 +41,7 @@ def test_batch_size_schedule_rises_from_25_to_75():
 def test_filters_are_four_positive_widths(filters, capsys):
     with pytest.raises(SystemExit):
         train_mod.main(["--modality", "histo", "--data", "nowhere", "--filters", filters])
-    assert "--filters needs 4 positive whole numbers" in capsys.readouterr().err
+    assert "argument --filters: needs 4 positive whole numbers" in capsys.readouterr().err
 
 
 def test_class_weights_balance_classes():
