@@ -17,7 +17,7 @@ import numpy as np
 from core.errors import WeightsError
 from core.modality import Modality, get_modality
 from core.model.card import verify_weights, weights_path
-from core.model.familiarity import features, load_reference, reference_path, scores
+from core.model.familiarity import feature_extractor, load_reference, reference_path, scores
 from core.model.forward import compiled_forward
 
 
@@ -59,6 +59,7 @@ class Classifier:
         self.weights_file = Path(weights_file) if weights_file else None
         self._familiarity = load_reference(reference_path(self.weights_file)) if self.weights_file else None
         self._forward = compiled_forward(model)
+        self._features = None  # the familiarity feature extractor, built on first use
 
     @classmethod
     def load(
@@ -116,8 +117,10 @@ class Classifier:
         """(score, threshold) of :mod:`core.model.familiarity` for one input, or None without a reference."""
         if self._familiarity is None:
             return None
+        if self._features is None:
+            self._features = feature_extractor(self.model)
         x = model_input[None] if model_input.ndim == 3 else model_input
-        return float(scores(self._familiarity, features(self.model, x))[0]), self._familiarity.threshold
+        return float(scores(self._familiarity, self._features(x))[0]), self._familiarity.threshold
 
     def predict_image(self, model_input: np.ndarray) -> Prediction:
         p = self.predict(model_input[None] if model_input.ndim == 3 else model_input)[0]

@@ -12,6 +12,7 @@ flagged by design. The reference ships beside the weights as ``<weights>.familia
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,19 +34,42 @@ def reference_path(weights_file: str | os.PathLike) -> Path:
     return Path(weights_file).with_suffix(".familiarity.npz")
 
 
-def features(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """(N, D) activations of :data:`FEATURE_LAYER` for (N, H, W, C) inputs (Keras or NumPy model)."""
+def feature_extractor(model, batch_size: int = 256) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from (N, H, W, C) inputs to (N, D) :data:`FEATURE_LAYER` activations.
+
+    Building and tracing the Keras sub-model costs many predictions, so a caller that scores
+    many inputs over time (the app's classifier) builds the extractor once and keeps it.
+    """
     from core.model.numpy_runtime import NumpyNetwork
 
     if isinstance(model, NumpyNetwork):
-        x = np.asarray(x, np.float32)
-        starts = range(0, max(len(x), 1), batch_size)  # an empty batch still gives (0, D)
-        return np.concatenate([model.outputs(x[i : i + batch_size], (FEATURE_LAYER,))[FEATURE_LAYER] for i in starts])
+
+        def numpy_features(x: np.ndarray) -> np.ndarray:
+            x = np.asarray(x, np.float32)
+            starts = range(0, max(len(x), 1), batch_size)  # an empty batch still gives (0, D)
+            return np.concatenate(
+                [model.outputs(x[i : i + batch_size], (FEATURE_LAYER,))[FEATURE_LAYER] for i in starts]
+            )
+
+        return numpy_features
     import keras
 
+    from core.model.forward import compiled_forward
+
     sub = keras.Model(model.inputs[0], model.get_layer(FEATURE_LAYER).output)
-    out = [np.asarray(sub(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, sub.output.shape[-1]), np.float32)
+    forward = compiled_forward(sub)  # traced once: an eager call costs ~10× a prediction
+
+    def keras_features(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float32)
+        out = [forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, sub.output.shape[-1]), np.float32)
+
+    return keras_features
+
+
+def features(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """(N, D) activations of :data:`FEATURE_LAYER` for (N, H, W, C) inputs (Keras or NumPy model)."""
+    return feature_extractor(model, batch_size)(x)
 
 
 def scores(reference: FeatureReference, feats: np.ndarray) -> np.ndarray:

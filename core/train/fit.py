@@ -54,6 +54,10 @@ class TrainConfig:
     # training lesions: one copy each would be 3 gradient steps an epoch.
     repeats: int = 1
     filters: tuple[int, ...] = FILTERS  # filters of each conv block
+    # Exponential moving average of the weights over training steps (0 = off). Keras writes
+    # the average into the model at the end of every fit() call, i.e. every epoch here, and
+    # the validation loss that drives the schedule and early stopping is then measured on it.
+    ema_momentum: float = 0.0
 
     def batch_size(self, epoch: int) -> int:
         """Batch size for a 0-based epoch: the schedule is spread evenly over the epochs."""
@@ -83,8 +87,11 @@ def fit(train: LabelledSet, val: LabelledSet, config: TrainConfig, verbose: int 
 
     keras.utils.set_random_seed(config.seed)
     model = build_model(train.modality, seed=config.seed, filters=config.filters)
+    if not 0.0 <= config.ema_momentum < 1.0:
+        raise BreastXAIError(f"ema_momentum must be in [0, 1), not {config.ema_momentum}")
+    ema = config.ema_momentum > 0
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
+        optimizer=keras.optimizers.Adam(config.learning_rate, use_ema=ema, ema_momentum=config.ema_momentum or 0.99),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
@@ -128,10 +135,19 @@ def fit(train: LabelledSet, val: LabelledSet, config: TrainConfig, verbose: int 
             epochs=1,
             shuffle=True,
             class_weight=weights,
-            validation_data=validation,
+            validation_data=None if ema else validation,
             verbose=verbose if sys.stdout.isatty() else 0,
         )
         logs = {k: float(v[-1]) for k, v in result.history.items()}
+        if ema:  # fit() has just written the averaged weights into the model: validate those
+            scores = model.evaluate(
+                *validation[:2],
+                sample_weight=validation[2] if len(validation) > 2 else None,
+                batch_size=256,
+                verbose=0,
+                return_dict=True,
+            )
+            logs.update(val_loss=float(scores["loss"]), val_accuracy=float(scores["accuracy"]))
         lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         seconds = time.perf_counter() - start
         for k in ("loss", "accuracy", "val_loss", "val_accuracy"):
@@ -298,6 +314,7 @@ def train(
             + ("H&E colour jitter" if modality == "histo" else "crop jitter around the lesion, gamma"),
             "augmented_copies_per_epoch": config.repeats,
             "seed": config.seed,
+            "weight_average": {"ema_momentum": config.ema_momentum} if config.ema_momentum else None,
         },
         "history": history,
         "test_metrics": test_metrics,
@@ -435,6 +452,12 @@ def main(argv: list[str] | None = None) -> int:
         default=FILTERS,
         help=f"filters of each conv block (default {','.join(map(str, FILTERS))}, the paper CNN as shipped)",
     )
+    ap.add_argument(
+        "--ema",
+        type=float,
+        default=0.0,
+        help="momentum of an exponential moving average of the weights, e.g. 0.995 (default 0: off)",
+    )
     ap.add_argument("--mammo-source", default="auto", choices=["auto", "roi", "films", "cbis", "cbis_films"])
     args = ap.parse_args(argv)
     repeats = args.repeats or (20 if args.modality == "mammo" else 1)
@@ -448,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         min_epochs=args.min_epochs,
         reduce_lr_patience=args.lr_patience,
         filters=args.filters,
+        ema_momentum=args.ema,
     )
     hold_out = tuple(p for p in args.hold_out.split(",") if p)
     if args.cv_only and not args.cv:

@@ -49,6 +49,40 @@ def test_class_weights_balance_classes():
     assert w[1] == pytest.approx(3 * w[0])
 
 
+@pytest.mark.parametrize("momentum", [-0.1, 1.0])
+def test_weight_average_momentum_outside_zero_one_is_refused(momentum, histo_dir):
+    from core.data.labelled import load_labelled
+
+    data = load_labelled("histo", histo_dir, keep=lambda pid: pid == SMALL_PATIENTS[0])
+    with pytest.raises(train_mod.BreastXAIError, match="ema_momentum"):
+        train_mod.fit(data, data, train_mod.TrainConfig(epochs=1, ema_momentum=momentum), verbose=0)
+
+
+@pytest.mark.slow
+def test_weight_average_is_what_validation_measures_and_what_is_returned(small_histo):
+    """With a moving average of the weights, the validation loss of the best epoch is the loss
+    of the returned model: the average is validated, kept and returned, not the raw weights."""
+    from core.data.labelled import load_labelled
+
+    data = load_labelled("histo", small_histo)
+    val = np.isin(data.groups, SMALL_PATIENTS[:2])
+    train_set, val_set = data.subset(np.flatnonzero(~val)), data.subset(np.flatnonzero(val))
+    config = train_mod.TrainConfig(epochs=3, ema_momentum=0.9)
+    model, history = train_mod.fit(train_set, val_set, config, verbose=0)
+    assert model.optimizer.use_ema
+    w = train_mod.class_weights(train_set.y)
+    loss = model.evaluate(
+        val_set.x,
+        val_set.y,
+        sample_weight=np.array([w[int(c)] for c in val_set.y], np.float32),
+        batch_size=256,
+        verbose=0,
+        return_dict=True,
+    )["loss"]
+    best = history["best_epoch"][0]
+    assert loss == pytest.approx(history["val_loss"][best - 1], abs=1e-4)
+
+
 @pytest.mark.slow
 def test_one_epoch_run_writes_loadable_model_and_card(small_histo, histo_dir, tmp_path):
     out = tmp_path / "weights"
