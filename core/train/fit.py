@@ -85,10 +85,10 @@ def fit(train: LabelledSet, val: LabelledSet, config: TrainConfig, verbose: int 
     """Train a fresh model; return it and the per-epoch history."""
     import keras
 
-    keras.utils.set_random_seed(config.seed)
-    model = build_model(train.modality, seed=config.seed, filters=config.filters)
     if not 0.0 <= config.ema_momentum < 1.0:
         raise BreastXAIError(f"ema_momentum must be in [0, 1), not {config.ema_momentum}")
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(train.modality, seed=config.seed, filters=config.filters)
     ema = config.ema_momentum > 0
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate, use_ema=ema, ema_momentum=config.ema_momentum or 0.99),
